@@ -1,0 +1,1 @@
+"""HTTP adapter: FastAPI app, routes and server-rendered pages. No business rules here."""

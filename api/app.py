@@ -1,0 +1,63 @@
+"""The FastAPI application factory and its lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api import errors, pages
+from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from api.routes import articles, health, search
+from kb import flows
+from kb.config import Settings
+from kb.context import build_services
+
+log = logging.getLogger("kb")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; heavy work (jieba, DB, index) happens in the lifespan, not at import."""
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build_services(settings, start_writer=True)
+        app.state.services = services
+        report = flows.import_default_content(services)
+        if report is not None:
+            log.warning("首次启动：已从 %s 导入 %d 篇文章（%d 个问题）", settings.content_dir,
+                        report.imported, len(report.problems))
+        secret = flows.bootstrap_admin(services)
+        if secret is not None:
+            log.warning(
+                "首次启动：已生成初始管理员令牌（只显示这一次，数据库中只保存其哈希）：\n    %s\n"
+                "在浏览器打开 http://%s:%d/login 粘贴该令牌登录；"
+                "更多令牌：kb token create --role ROLE --name NAME",
+                secret, settings.host, settings.port,
+            )
+        try:
+            yield
+        finally:
+            services.close()
+
+    app = FastAPI(
+        title="知识库搜索服务 KB Search",
+        version="0.1.0",
+        description="面向 IT 运维与技术支持的中文知识库搜索服务",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(search.router)
+    app.include_router(articles.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    return app

@@ -1,0 +1,1 @@
+"""JSON API routes under /api/v1 plus health probes."""

@@ -1,0 +1,44 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import ServicesDep
+from indexer import analysis
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(services: ServicesDep) -> JSONResponse:
+    """Ready when jieba is loaded, the index is open and the database answers; says why not otherwise."""
+    index = services.index
+    writer = services.writer
+    checks: dict[str, Any] = {
+        "jieba": {"ok": analysis.is_initialized()},
+        "database": {"ok": services.db.ping()},
+        "index": {
+            "ok": index.is_open and (writer is None or writer.state in ("ok", "reader")),
+            "state": index.health.state,
+            "detail": (writer.detail if writer is not None and writer.detail else index.health.detail),
+            "writer": writer.state if writer is not None else "none",
+        },
+    }
+    if index.is_open:
+        try:
+            checks["index"]["documents"] = index.doc_count()
+        except Exception as exc:
+            checks["index"]["ok"], checks["index"]["detail"] = False, f"索引无法读取：{exc}"
+    ready = all(check["ok"] for check in checks.values())
+    body = {"status": "ready" if ready else "degraded", "checks": checks}
+    return JSONResponse(body, status_code=200 if ready else 503)

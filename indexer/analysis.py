@@ -1,0 +1,427 @@
+"""Chinese analysis: normalisation, jieba segmentation, exact tokens, stop words, synonyms and bigrams.
+
+One pipeline serves the index and the query path (see the package docstring). The pure functions
+(``normalize``, ``analyze``, ``bigrams``, ``query_concepts``) are engine-neutral; ``JiebaTokenizer`` and
+``BigramTokenizer`` adapt them to Whoosh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jieba
+import opencc
+from whoosh.analysis import StopFilter, Token, Tokenizer
+
+ANALYZER_VERSION = "1"
+
+INDEX = "index"
+QUERY = "query"
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+# jieba's own regex only accepts this range; rarer characters are emitted one by one.
+_JIEBA_HAN_RE = re.compile("([\u4e00-\u9fd5]+)")
+_WORD_CHAR = "0-9a-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u3040-\u30ff\uac00-\ud7af"
+_RUN_RE = re.compile(
+    f"(?P<han>[{_HAN}]+)|(?P<word>[{_WORD_CHAR}](?:[{_WORD_CHAR}_\\-./:@+#]*[{_WORD_CHAR}+#])?)"
+)
+_COMPONENT_SPLIT_RE = re.compile(r"[/:@]+")
+_ATOM_SPLIT_RE = re.compile(r"[._\-/:@]+")
+_HAS_LETTER_RE = re.compile(f"[{_WORD_CHAR}]")
+_DIGITS_RE = re.compile(r"^[0-9]+$")
+
+_DATA = resources.files("indexer") / "data"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AnalyzedToken:
+    """A token of normalised text with its character span in that text."""
+
+    text: str
+    start: int
+    end: int
+    exact: bool = False
+
+
+@dataclass(frozen=True)
+class QueryConcept:
+    """One thing the user asked for: its term and the alternative token sequences that satisfy it."""
+
+    text: str
+    alternatives: tuple[tuple[tuple[str, ...], float], ...]
+    is_code: bool = False
+
+
+# --- resources -------------------------------------------------------------------------------------------
+
+
+def _read_data(name: str) -> str:
+    return (_DATA / name).read_text(encoding="utf-8")
+
+
+def _data_lines(name: str) -> list[str]:
+    lines = (raw.strip() for raw in _read_data(name).splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def user_dictionary_path() -> Path:
+    """Path of the shipped IT-operations jieba user dictionary."""
+    return Path(str(_DATA / "userdict.txt"))
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """Chinese and English stop words, normalised."""
+    return frozenset(normalize(w) for w in _data_lines("stopwords.txt"))
+
+
+def dictionary_fingerprint() -> str:
+    """Hash of everything that changes indexed tokens: analyzer version, dictionaries, library versions."""
+    digest = hashlib.sha256()
+    for part in (
+        ANALYZER_VERSION,
+        _read_data("userdict.txt"),
+        _read_data("stopwords.txt"),
+        getattr(jieba, "__version__", "?"),
+        getattr(opencc, "__version__", "?"),
+        unicodedata.unidata_version,
+    ):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+# --- normalisation ---------------------------------------------------------------------------------------
+
+_converters = threading.local()
+
+
+def _to_simplified(text: str) -> str:
+    converter = getattr(_converters, "tw2sp", None)
+    if converter is None:
+        converter = _converters.tw2sp = opencc.OpenCC("tw2sp")
+    return str(converter.convert(text))
+
+
+def _to_simplified_by_char(text: str) -> str:
+    converter = getattr(_converters, "t2s", None)
+    if converter is None:
+        converter = _converters.t2s = opencc.OpenCC("t2s")
+    out = str(converter.convert(text))
+    return out if len(out) == len(text) else text
+
+
+def normalize(text: str) -> str:
+    """NFKC, lower case, traditional -> simplified: the form every token is compared in."""
+    return _to_simplified(unicodedata.normalize("NFKC", text).lower())
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
+    """Normalise like ``normalize`` and map every output character back to its index in ``text``."""
+    pieces: list[str] = []
+    offsets: list[int] = []
+    for index, char in enumerate(text):
+        folded = unicodedata.normalize("NFKC", char).lower()
+        pieces.append(folded)
+        offsets.extend([index] * len(folded))
+    folded_text = "".join(pieces)
+    simplified = _to_simplified(folded_text)
+    if len(simplified) != len(folded_text):
+        simplified = _to_simplified_by_char(folded_text)
+    return simplified, offsets
+
+
+# --- segmentation ----------------------------------------------------------------------------------------
+
+_segmenter_lock = threading.Lock()
+_segmenter: Any = None
+
+
+def initialize(cache_dir: Path | None = None) -> None:
+    """Load jieba once per process, with its cache file in ``cache_dir`` and our user dictionary."""
+    global _segmenter
+    with _segmenter_lock:
+        if _segmenter is not None:
+            return
+        jieba.setLogLevel(logging.WARNING)
+        tokenizer = jieba.Tokenizer()
+        if cache_dir is not None:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tokenizer.tmp_dir = str(cache_dir)
+            tokenizer.cache_file = "jieba.cache"
+        tokenizer.initialize()
+        tokenizer.load_userdict(str(user_dictionary_path()))
+        _segmenter = tokenizer
+
+
+def is_initialized() -> bool:
+    """Whether jieba and the user dictionary are loaded."""
+    return _segmenter is not None
+
+
+def _jieba() -> Any:
+    if _segmenter is None:
+        initialize()
+    return _segmenter
+
+
+def _segment_han(run: str, mode: str) -> Iterator[tuple[str, int, int]]:
+    """Yield (word, start, end) for a run of Han characters."""
+    segmenter = _jieba()
+    position = 0
+    for piece in _JIEBA_HAN_RE.split(run):
+        if not piece:
+            continue
+        if _JIEBA_HAN_RE.fullmatch(piece):
+            mode_name = "search" if mode == INDEX else "default"
+            for word, start, end in segmenter.tokenize(piece, mode=mode_name):
+                yield word, position + start, position + end
+        else:
+            for offset, char in enumerate(piece):
+                yield char, position + offset, position + offset + 1
+        position += len(piece)
+
+
+def _useful_part(part: str) -> bool:
+    if _DIGITS_RE.match(part):
+        return len(part) >= 3
+    return len(part) >= 2 and bool(_HAS_LETTER_RE.search(part))
+
+
+def compound_parts(word: str) -> list[str]:
+    """Meaningful pieces of a compound token: path components, then atoms (``nginx.conf`` -> nginx, conf)."""
+    parts: list[str] = []
+    components = [c for c in _COMPONENT_SPLIT_RE.split(word) if c]
+    if len(components) > 1:
+        parts.extend(c for c in components if _useful_part(c) or _ATOM_SPLIT_RE.search(c))
+    atoms = [a for a in _ATOM_SPLIT_RE.split(word) if a]
+    if len(atoms) > 1:
+        parts.extend(a for a in atoms if _useful_part(a))
+    seen = {word}
+    unique = []
+    for part in parts:
+        if part not in seen:
+            seen.add(part)
+            unique.append(part)
+    return unique
+
+
+_HAN_START_RE = re.compile(f"[{_HAN}]")
+
+
+def starts_with_han(token: str) -> bool:
+    """Whether a token is Chinese (starts with a Han character)."""
+    return bool(_HAN_START_RE.match(token))
+
+
+def is_code(word: str) -> bool:
+    """Whether a token looks like an error code, version, host, path or status code."""
+    if _RUN_RE.fullmatch(word) is None or re.search(f"[{_HAN}]", word):
+        return False
+    has_digit = any(ch.isdigit() for ch in word)
+    return bool(_ATOM_SPLIT_RE.search(word)) or (has_digit and len(word) >= 3)
+
+
+def tokens_of_normalized(text: str, mode: str = INDEX, *, keep_stops: bool = False) -> Iterator[AnalyzedToken]:
+    """Tokenise already-normalised text; index mode adds jieba sub-words and compound parts."""
+    stops = stop_words()
+    for match in _RUN_RE.finditer(text):
+        han = match.group("han")
+        if han is not None:
+            base = match.start()
+            for word, start, end in _segment_han(han, mode):
+                if keep_stops or word not in stops:
+                    yield AnalyzedToken(word, base + start, base + end)
+            continue
+        word = match.group("word")
+        start, end = match.start(), match.end()
+        if not keep_stops and word in stops:
+            continue
+        yield AnalyzedToken(word, start, end, exact=True)
+        if mode == INDEX:
+            for part in compound_parts(word):
+                if part not in stops:
+                    yield AnalyzedToken(part, start, end)
+
+
+def analyze(text: str, mode: str = INDEX) -> list[str]:
+    """Token texts of ``text`` after the full pipeline."""
+    return [token.text for token in tokens_of_normalized(normalize(text), mode)]
+
+
+def bigrams(text: str, *, normalized: bool = False) -> list[str]:
+    """Character bigrams of every Han run (single characters for one-character runs)."""
+    source = text if normalized else normalize(text)
+    grams: list[str] = []
+    for match in re.finditer(f"[{_HAN}]+", source):
+        run = match.group(0)
+        if len(run) == 1:
+            grams.append(run)
+        else:
+            grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+# --- synonyms --------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _synonym_table() -> dict[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    table: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
+    for line in _data_lines("synonyms.txt"):
+        members = []
+        for raw in re.split(r"[,，]", line):
+            tokens = tuple(analyze(raw, QUERY)) if raw.strip() else ()
+            if tokens and tokens not in members:
+                members.append(tokens)
+        if len(members) < 2:
+            continue
+        group = tuple(members)
+        for member in members:
+            merged = table.get(member, ())
+            table[member] = merged + tuple(m for m in group if m not in merged)
+    return table
+
+
+def _max_synonym_length() -> int:
+    return max((len(key) for key in _synonym_table()), default=1)
+
+
+def query_concepts(text: str, *, synonyms: bool = True, max_concepts: int = 12) -> list[QueryConcept]:
+    """Turn a user query into concepts: one per term, synonyms and compound parts as alternatives."""
+    tokens = [t.text for t in tokens_of_normalized(normalize(text), QUERY)]
+    table = _synonym_table() if synonyms else {}
+    longest = _max_synonym_length() if synonyms else 1
+    concepts: list[QueryConcept] = []
+    seen: set[str] = set()
+    index = 0
+    while index < len(tokens):
+        matched = False
+        for size in range(min(longest, len(tokens) - index), 0, -1):
+            key = tuple(tokens[index : index + size])
+            group = table.get(key)
+            if group is None:
+                continue
+            label = "".join(key) if all(re.match(f"[{_HAN}]", k) for k in key) else " ".join(key)
+            alternatives = [(key, 1.0)] + [(member, 0.8) for member in group if member != key]
+            group_key = "\x1f".join(sorted(" ".join(member) for member in group))
+            if group_key not in seen:
+                seen.add(group_key)
+                concepts.append(QueryConcept(label, tuple(alternatives)))
+            index += size
+            matched = True
+            break
+        if matched:
+            continue
+        token = tokens[index]
+        index += 1
+        if token in seen:
+            continue
+        seen.add(token)
+        alternatives = [((token,), 1.0)]
+        # Codes such as err_connection_reset or ora-00942 also match their words; hosts, paths and URLs don't.
+        parts = [p for p in re.split(r"[_\-]+", token) if p and _useful_part(p)]
+        if len(parts) > 1 and not re.search(r"[./:@]", token):
+            alternatives.append((tuple(parts), 0.5))
+        concepts.append(QueryConcept(token, tuple(alternatives), is_code=is_code(token)))
+    return concepts[:max_concepts]
+
+
+# --- Whoosh adapters -------------------------------------------------------------------------------------
+
+
+class JiebaTokenizer(Tokenizer):  # type: ignore[misc]
+    """Whoosh tokenizer over our pipeline; stop words are removed by the StopFilter composed after it."""
+
+    def __init__(self, mode: str = INDEX) -> None:
+        self.mode = mode
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JiebaTokenizer) and other.mode == self.mode
+
+    def __hash__(self) -> int:
+        return hash(("JiebaTokenizer", self.mode))
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        segment_mode = QUERY if mode == "query" else self.mode
+        position = start_pos
+        for analyzed in tokens_of_normalized(normalize(value), segment_mode, keep_stops=True):
+            token.text = analyzed.text
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = analyzed.text
+            if positions:
+                token.pos = position
+                position += 1
+            if chars:
+                token.startchar = start_char + analyzed.start
+                token.endchar = start_char + analyzed.end
+            yield token
+
+
+class BigramTokenizer(Tokenizer):  # type: ignore[misc]
+    """Whoosh tokenizer emitting Han character bigrams: the fallback for words jieba does not know."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BigramTokenizer)
+
+    def __hash__(self) -> int:
+        return hash("BigramTokenizer")
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for position, gram in enumerate(bigrams(value), start=start_pos):
+            token.text = gram
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = position
+            yield token
+
+
+def chinese_analyzer() -> Any:
+    """The Whoosh analyzer for word fields."""
+    return JiebaTokenizer(INDEX) | StopFilter(stoplist=stop_words(), minsize=1, renumber=False)
+
+
+def bigram_analyzer() -> Any:
+    """The Whoosh analyzer for the n-gram fallback field."""
+    return BigramTokenizer()

@@ -1,0 +1,277 @@
+"""Query building and execution: AND first, then minimum-should-match, then OR; filters, facets, snippets."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from whoosh import sorting
+from whoosh.query import And, Every, Or, Query, Term
+
+from indexer import analysis, highlight
+from indexer.analysis import QueryConcept
+from indexer.documents import Facet, SearchHit, SearchRequest, SearchResult
+from indexer.index import SearchIndex
+from indexer.schema import FIELD_BOOSTS, NGRAM_FIELD, WORD_FIELDS
+
+MINIMUM_SHOULD_MATCH = 0.6
+MAX_KEY_TERMS = 8
+FACET_LIMIT = 30
+
+
+def _term_in_word_fields(token: str, weight: float) -> Query:
+    return Or([Term(field, token, boost=FIELD_BOOSTS[field] * weight) for field in WORD_FIELDS])
+
+
+def _ngram_query(token: str, weight: float) -> Query | None:
+    if len(token) < 2 or not analysis.starts_with_han(token):
+        return None
+    grams = analysis.bigrams(token, normalized=True)
+    if not grams:
+        return None
+    boost = FIELD_BOOSTS[NGRAM_FIELD] * weight
+    return And([Term(NGRAM_FIELD, gram, boost=boost / len(grams)) for gram in grams])
+
+
+def concept_query(concept: QueryConcept, weight: float = 1.0) -> Query:
+    """A concept matches when any of its alternatives matches; each alternative matches all its tokens."""
+    options: list[Query] = []
+    for tokens, alt_weight in concept.alternatives:
+        w = weight * alt_weight
+        if len(tokens) == 1:
+            options.append(_term_in_word_fields(tokens[0], w))
+        else:
+            options.append(And([_term_in_word_fields(token, w) for token in tokens]))
+        if len(tokens) == 1:
+            ngram = _ngram_query(tokens[0], w)
+            if ngram is not None:
+                options.append(ngram)
+    return Or(options) if len(options) > 1 else options[0]
+
+
+def highlight_terms(concepts: Sequence[QueryConcept]) -> set[str]:
+    """Every token any alternative of the concepts could match, for highlighting."""
+    terms: set[str] = set()
+    for concept in concepts:
+        for tokens, _weight in concept.alternatives:
+            # A lone Chinese character inside a multi-word alternative would light up everywhere.
+            terms.update(t for t in tokens if len(tokens) == 1 or not (len(t) == 1 and analysis.starts_with_han(t)))
+    return terms
+
+
+def permission_filter(request: SearchRequest) -> Query:
+    """Documents the caller may see, narrowed by the request's tag/category/status filters."""
+    visible: list[Query] = [Term("status", status) for status in request.statuses]
+    if request.also_visible_authored_by:
+        visible.append(Term("author", request.also_visible_authored_by))
+    clauses: list[Query] = [Or(visible) if len(visible) > 1 else visible[0]]
+    clauses.extend(Term("tags", tag) for tag in request.tags)
+    if request.category:
+        clauses.append(Term("category", request.category))
+    if request.status_filter:
+        clauses.append(Term("status", request.status_filter))
+    return And(clauses) if len(clauses) > 1 else clauses[0]
+
+
+def _facets(results: Any) -> dict[str, Facet]:
+    facets: dict[str, Facet] = {}
+    for name in ("tags", "category", "status"):
+        try:
+            groups = results.groups(name)
+        except KeyError:
+            continue
+        counts: Counter[str] = Counter()
+        for key, docs in groups.items():  # maptype=Count: docs is a count
+            label = key.decode("utf-8") if isinstance(key, bytes) else key
+            if label:
+                counts[str(label)] += int(docs)
+        facets[name] = Facet(name, tuple(counts.most_common(FACET_LIMIT)))
+    return facets
+
+
+def _concept_labels(concepts: Sequence[QueryConcept]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for concept in concepts:
+        for tokens, _weight in concept.alternatives:
+            for token in tokens:
+                labels.setdefault(token, concept.text)
+    return labels
+
+
+def _hit(fields: dict[str, Any], score: float, terms: set[str], labels: dict[str, str]) -> SearchHit:
+    title = fields.get("title", "")
+    source = fields.get("snippet_source", "")
+    tags = tuple(t for t in fields.get("tags", "").split(",") if t)
+    return SearchHit(
+        slug=fields["slug"],
+        title=title,
+        score=round(float(score), 4),
+        snippet=highlight.highlight(source, terms),
+        tags=tags,
+        status=fields.get("status", ""),
+        updated_at=datetime.fromisoformat(fields["updated_at"]),
+        category=fields.get("category", ""),
+        title_html=highlight.highlight(title, terms, whole=True),
+        matched_terms=tuple(
+            dict.fromkeys(
+                labels.get(term, term)
+                for term in highlight.matched_terms(f"{title}\n{' '.join(tags)}\n{source}", terms)
+            )
+        ),
+    )
+
+
+class Searcher:
+    """Runs searches and suggestions against one SearchIndex."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Search with permissions applied before ranking; relax AND to minimum-should-match to OR."""
+        started = time.perf_counter()
+        concepts = analysis.query_concepts(request.query)
+        allowed = permission_filter(request)
+        with self.index.searcher() as searcher:
+            facet_spec = None
+            if request.with_facets:
+                facet_spec = {
+                    "tags": sorting.FieldFacet("tags", allow_overlap=True, maptype=sorting.Count),
+                    "category": sorting.FieldFacet("category", maptype=sorting.Count),
+                    "status": sorting.FieldFacet("status", maptype=sorting.Count),
+                }
+            window = request.offset + request.limit
+            if not request.query.strip():
+                results = searcher.search(
+                    Every(), filter=allowed, limit=window, groupedby=facet_spec,
+                    sortedby="updated_at", reverse=True,
+                )
+                return self._result(results, request, concepts, started, relaxed=False)
+            if not concepts:
+                return SearchResult(0, [], self._elapsed(started))
+            subqueries = [concept_query(c) for c in concepts]
+            results, relaxed = None, False
+            for tier, (query, permitted) in enumerate(self._tiers(searcher, subqueries, allowed)):
+                results = searcher.search(query, filter=permitted, limit=window, groupedby=facet_spec)
+                relaxed = tier > 0
+                if len(results) > 0:
+                    break
+            result = self._result(results, request, concepts, started, relaxed=relaxed)
+            if result.total == 0:
+                suggestion = self._did_you_mean(searcher, concepts, allowed)
+                return SearchResult(0, [], self._elapsed(started), result.facets, suggestion, result.terms)
+            return result
+
+    def _tiers(self, searcher: Any, subqueries: list[Query], allowed: Query) -> Any:
+        yield And(subqueries) if len(subqueries) > 1 else subqueries[0], allowed
+        if len(subqueries) < 2:
+            return
+        minimum = max(1, math.ceil(len(subqueries) * MINIMUM_SHOULD_MATCH))
+        if 1 < minimum < len(subqueries):
+            permitted = set(searcher.docs_for_query(allowed))
+            hits_per_doc: Counter[int] = Counter()
+            for query in subqueries:
+                hits_per_doc.update(set(searcher.docs_for_query(query)) & permitted)
+            docs = {doc for doc, count in hits_per_doc.items() if count >= minimum}
+            yield Or(subqueries), docs
+        yield Or(subqueries), allowed
+
+    def _result(
+        self,
+        results: Any,
+        request: SearchRequest,
+        concepts: list[QueryConcept],
+        started: float,
+        *,
+        relaxed: bool,
+    ) -> SearchResult:
+        terms = highlight_terms(concepts)
+        page = list(results)[request.offset : request.offset + request.limit]
+        labels = _concept_labels(concepts)
+        hits = [_hit(dict(hit.fields()), hit.score or 0.0, terms, labels) for hit in page]
+        facets = _facets(results) if request.with_facets else {}
+        return SearchResult(
+            total=len(results),
+            hits=hits,
+            took_ms=self._elapsed(started),
+            facets=facets,
+            terms=tuple(c.text for c in concepts),
+            relaxed=relaxed,
+        )
+
+    def _did_you_mean(self, searcher: Any, concepts: list[QueryConcept], allowed: Query) -> str | None:
+        corrected: list[str] = []
+        changed = False
+        for concept in concepts:
+            replacement = concept.text
+            if " " not in concept.text and searcher.doc_frequency("body", concept.text) == 0:
+                prefix = 0 if analysis.starts_with_han(concept.text) else 1
+                for field in ("title", "body"):
+                    options = searcher.suggest(field, concept.text, limit=1, maxdist=1 if prefix == 0 else 2,
+                                               prefix=prefix)
+                    if options:
+                        replacement, changed = options[0], True
+                        break
+            corrected.append(replacement)
+        if not changed:
+            return None
+        fixed = " ".join(corrected)
+        probe = [concept_query(c) for c in analysis.query_concepts(fixed)]
+        if not probe:
+            return None
+        check = searcher.search(Or(probe), filter=allowed, limit=1)
+        return fixed if len(check) > 0 else None
+
+    def suggest(self, title: str, description: str, request: SearchRequest) -> SearchResult:
+        """Articles for ticket text: extract key terms (error codes first), then rank with them."""
+        started = time.perf_counter()
+        with self.index.searcher() as searcher:
+            key_terms = self.key_terms(searcher, title, description)
+            if not key_terms:
+                return SearchResult(0, [], self._elapsed(started))
+            weighted = [
+                concept_query(concept, weight) for concept, weight in key_terms
+            ]
+            concepts = [concept for concept, _ in key_terms]
+            results = searcher.search(
+                Or(weighted, scale=0.9), filter=permission_filter(request), limit=request.limit
+            )
+            result = self._result(results, request, concepts, started, relaxed=True)
+            return SearchResult(result.total, result.hits, self._elapsed(started), {}, None, result.terms, True)
+
+    def key_terms(self, searcher: Any, title: str, description: str) -> list[tuple[QueryConcept, float]]:
+        """The most distinctive terms of ticket text, weighted by tf-idf; error codes always kept."""
+        counts: Counter[str] = Counter()
+        concepts: dict[str, QueryConcept] = {}
+        for text, factor in ((title, 2.0), (description, 1.0)):
+            for concept in analysis.query_concepts(text, max_concepts=200):
+                counts[concept.text] += int(factor)
+                concepts.setdefault(concept.text, concept)
+        total_docs = max(1, searcher.doc_count())
+        scored: list[tuple[float, str]] = []
+        for text, tf in counts.items():
+            concept = concepts[text]
+            df = max(
+                searcher.doc_frequency(field, tokens[0])
+                for tokens, _ in concept.alternatives
+                for field in ("title", "body")
+            )
+            if (df == 0 and not concept.is_code) or (len(text) == 1 and analysis.starts_with_han(text)):
+                continue
+            idf = math.log(1 + total_docs / (1 + df))
+            weight = (1 + math.log(tf)) * idf * (3.0 if concept.is_code else 1.0)
+            scored.append((weight, text))
+        scored.sort(reverse=True)
+        top = scored[:MAX_KEY_TERMS]
+        if not top:
+            return []
+        best = top[0][0]
+        return [(concepts[text], max(0.2, weight / best)) for weight, text in top]
+
+    @staticmethod
+    def _elapsed(started: float) -> float:
+        return round((time.perf_counter() - started) * 1000, 3)

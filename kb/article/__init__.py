@@ -1,0 +1,1 @@
+"""Knowledge-base articles: model, lifecycle, versions, import/export, rendering."""

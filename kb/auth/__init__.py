@@ -1,0 +1,1 @@
+"""API tokens, roles, permissions and the audit log."""

@@ -1,0 +1,7 @@
+"""Imports every domain's ORM models so the metadata is complete."""
+
+from kb.article.models import Article, ArticleFeedback, ArticleVersion
+from kb.auth.models import ApiToken, AuditLog
+from kb.search.models import IndexOutbox, ZeroResultSearch
+
+__all__ = ["ApiToken", "Article", "ArticleFeedback", "ArticleVersion", "AuditLog", "IndexOutbox", "ZeroResultSearch"]

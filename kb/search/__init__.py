@@ -1,0 +1,1 @@
+"""Search over articles: the index outbox, the single index writer, permission-aware search."""
