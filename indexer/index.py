@@ -198,9 +198,10 @@ class SearchIndex:
         if ix is None:
             raise IndexUnavailable(self.health.detail)
         cached = getattr(self._local, "entry", None)
-        if cached is not None and cached[0] is ix:
-            searcher = cached[1].refresh()
+        if cached is not None and cached[0] is ix and cached[1].reader().generation() == ix.latest_generation():
+            searcher = cached[1]
         else:
+            # Not Searcher.refresh(): it reuses segment readers and so misses deletions in unchanged segments.
             if cached is not None:
                 cached[1].close()
             searcher = ix.searcher()

@@ -192,7 +192,11 @@ class Searcher:
         terms = highlight_terms(concepts)
         page = list(results)[request.offset : request.offset + request.limit]
         labels = _concept_labels(concepts)
-        hits = [_hit(dict(hit.fields()), hit.score or 0.0, terms, labels) for hit in page]
+        # Sorted (browse) results carry the sort key in ``score``; they have no relevance score.
+        hits = [
+            _hit(dict(hit.fields()), hit.score if isinstance(hit.score, int | float) else 0.0, terms, labels)
+            for hit in page
+        ]
         facets = _facets(results) if request.with_facets else {}
         return SearchResult(
             total=len(results),
