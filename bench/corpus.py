@@ -1,4 +1,4 @@
-"""The real corpus, replicated to N articles with new unique slugs ``<id>-r<k>`` and slightly varied titles."""
+"""The real corpus, replicated to N articles with unique slugs ``<id>-r<k>`` and slightly varied titles."""
 
 from __future__ import annotations
 

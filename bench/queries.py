@@ -56,11 +56,19 @@ QUERIES: tuple[str, ...] = (
 
 # Ticket noise: what people wrap around the actual problem.
 _TICKET_OPENERS: tuple[str, ...] = (
-    "您好，", "紧急！", "用户反馈：", "【工单】", "Hi team，", "",
+    "您好，",
+    "紧急！",
+    "用户反馈：",
+    "【工单】",
+    "Hi team，",
+    "",
 )
 _TICKET_CLOSERS: tuple[str, ...] = (
-    "\n\n请尽快处理，谢谢！", "\n\n已经重启过电脑，问题依旧。", "\n\n截图见附件。",
-    "\n\n影响整个部门，麻烦帮忙看一下。", "",
+    "\n\n请尽快处理，谢谢！",
+    "\n\n已经重启过电脑，问题依旧。",
+    "\n\n截图见附件。",
+    "\n\n影响整个部门，麻烦帮忙看一下。",
+    "",
 )
 _NOISE_WORDS: tuple[str, ...] = ("然后", "好像", "一直", "突然", "今天早上", "asap", "附件", "我们这边")
 
@@ -96,7 +104,9 @@ def _noisy(text: str, rng: random.Random) -> str:
     return "".join(chars)
 
 
-def tickets(articles: Sequence[SourceArticle], count: int, *, body_chars: int = 600, seed: int = 11) -> list[Ticket]:
+def tickets(
+    articles: Sequence[SourceArticle], count: int, *, body_chars: int = 600, seed: int = 11
+) -> list[Ticket]:
     """``count`` tickets: a corpus title, and the first ~``body_chars`` of its body with some noise."""
     rng = random.Random(seed)
     chosen = [articles[rng.randrange(len(articles))] for _ in range(count)]

@@ -1,4 +1,4 @@
-"""The real service as a subprocess: start, wait for /readyz, create tokens with the CLI, measure RSS, stop."""
+"""The real service as a subprocess: start, wait for /readyz, create tokens with the CLI, RSS, stop."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def _log_tail(path: Path, lines: int = 30) -> str:
 def start_server(env: dict[str, str], cwd: Path, log_path: Path, *, timeout: float = 600.0) -> Server:
     """Start the server and wait until GET /readyz answers 200 (or fail with the server log's tail)."""
     port = free_port()
-    log_handle = open(log_path, "wb")
+    log_handle = open(log_path, "wb")  # noqa: SIM115 (closed by stop_server; outlives this function)
     started = time.perf_counter()
     process = subprocess.Popen(
         server_command(port), cwd=cwd, env=env, stdout=log_handle, stderr=subprocess.STDOUT
@@ -97,7 +97,12 @@ def create_token(env: dict[str, str], cwd: Path, *, role: str, name: str) -> str
     """``python -m kb.cli token create``; the token is the last line of its stdout."""
     completed = subprocess.run(
         [sys.executable, "-m", "kb.cli", "token", "create", "--role", role, "--name", name],
-        cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=300,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     lines = [line.strip() for line in completed.stdout.splitlines() if line.strip()]
     if completed.returncode != 0 or not lines:

@@ -88,8 +88,7 @@ class Database:
             yield session
             if write:
                 session.commit()
-            else:
-                session.rollback()
+            # A read session just closes: loaded objects stay readable after the block.
         except BaseException:
             session.rollback()
             raise

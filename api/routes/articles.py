@@ -108,18 +108,6 @@ def delete_article(slug: str, services: ServicesDep, principal: ApiPrincipal) ->
     return Response(status_code=204)
 
 
-@router.post("/{slug}/{action}", response_model=ArticleRead)
-def transition(
-    slug: str, action: Action, services: ServicesDep, principal: ApiPrincipal, body: TransitionRequest | None = None
-) -> Any:
-    """Lifecycle: submit (draft→in_review), publish, retire, restore (retired→published), to_draft."""
-    with services.db.session() as session:
-        article = service.transition(session, slug, action, principal, body.note if body else "")
-        result = ArticleRead.model_validate(article)
-    services.notify_changed()
-    return result
-
-
 @router.get("/{slug}/versions", response_model=list[VersionRead])
 def versions(slug: str, services: ServicesDep, principal: ApiPrincipal) -> Any:
     """Version history, newest first."""
@@ -175,3 +163,16 @@ def audit_log(slug: str, services: ServicesDep, principal: ApiPrincipal) -> Any:
             AuditEntry(at=e.at, actor=e.actor, action=e.action, before=e.before, after=e.after)
             for e in audit.entries_for(session, "article", slug)
         ]
+
+
+# Registered last: its path pattern would otherwise swallow /feedback.
+@router.post("/{slug}/{action}", response_model=ArticleRead)
+def transition(
+    slug: str, action: Action, services: ServicesDep, principal: ApiPrincipal, body: TransitionRequest | None = None
+) -> Any:
+    """Lifecycle: submit (draft→in_review), publish, retire, restore (retired→published), to_draft."""
+    with services.db.session() as session:
+        article = service.transition(session, slug, action, principal, body.note if body else "")
+        result = ArticleRead.model_validate(article)
+    services.notify_changed()
+    return result

@@ -36,6 +36,15 @@ FRONT_MATTER_KEYS = (
     "slug", "title", "status", "category", "product", "component", "environment", "tags", "owner",
     "review_by", "source_ticket",
 )
+class _TextLoader(yaml.SafeLoader):
+    """YAML without implicit numbers: tags such as 0x80070005, 502 or 5.7.501 must stay text."""
+
+
+_TextLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
 _HEADING_RE = re.compile(r"^##\s+(.+?)\s*#*\s*$")
 _FENCE_RE = re.compile(r"^\s{0,3}(```|~~~)")
 
@@ -56,7 +65,7 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str, int]:
     for index in range(1, len(lines)):
         if lines[index].strip() in ("---", "..."):
             try:
-                meta = yaml.safe_load("\n".join(lines[1:index])) or {}
+                meta = yaml.load("\n".join(lines[1:index]), Loader=_TextLoader) or {}  # noqa: S506
             except yaml.MarkedYAMLError as exc:
                 mark = exc.problem_mark
                 line = mark.line + 2 if mark is not None else None
@@ -107,7 +116,6 @@ def parse_article(text: str) -> dict[str, Any]:
     if isinstance(fields.get("tags"), str):
         fields["tags"] = [t.strip() for t in re.split(r"[,，]", fields["tags"]) if t.strip()]
     elif isinstance(fields.get("tags"), list):
-        # YAML reads tags such as 0x80070005 or 502 as numbers; tags are always text.
         fields["tags"] = [str(t) for t in fields["tags"] if t is not None]
     for key in ("category", "product", "component", "environment", "owner", "source_ticket", "title", "slug"):
         if key in fields and not isinstance(fields[key], str):

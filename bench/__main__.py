@@ -1,0 +1,133 @@
+"""Benchmark driver.
+
+python -m bench --corpus ../shared/corpus/articles.jsonl --sizes 10000 50000 --out docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from bench import profiling, report
+from bench.corpus import load_corpus
+from bench.scenarios import Options, SizeResult, run_size
+
+log = logging.getLogger("bench")
+DEFAULT_NOTES = Path(__file__).resolve().parent / "findings.md"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--corpus", type=Path, required=True, help="JSON Lines corpus (id, title, body, tags)"
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000], help="article counts")
+    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"), help="Markdown report")
+    parser.add_argument("--repetitions", type=int, default=10, help="measured rounds of the query set")
+    parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds of the query set")
+    parser.add_argument("--suggestions", type=int, default=100, help="suggestion requests")
+    parser.add_argument("--change-samples", type=int, default=20, help="change→searchable samples")
+    parser.add_argument("--baseline-repetitions", type=int, default=10, help="rounds of the LIKE baseline")
+    parser.add_argument("--profile-articles", type=int, default=2000, help="articles in the profiled rebuild")
+    parser.add_argument("--profile-searches", type=int, default=50, help="profiled searches")
+    parser.add_argument("--no-profile", action="store_true", help="skip the cProfile section")
+    parser.add_argument("--workdir", type=Path, default=None, help="where data dirs go (default: a temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the data dirs afterwards")
+    parser.add_argument(
+        "--notes",
+        type=Path,
+        default=DEFAULT_NOTES,
+        help="hand-written analysis appended to the report if the file exists",
+    )
+    args = parser.parse_args(argv)
+    if any(size < 100 for size in args.sizes):
+        parser.error("--sizes must be at least 100")
+    return args
+
+
+def _profile(
+    args: argparse.Namespace,
+    corpus: list[profiling.SourceArticle],
+    workdir: Path,
+    largest: tuple[int, Path] | None,
+) -> profiling.ProfileResult:
+    result = profiling.ProfileResult()
+    log.info("profiling a rebuild of %d articles", args.profile_articles)
+    section, data_dir = profiling.profile_rebuild(corpus, args.profile_articles, workdir)
+    result.sections.append(section)
+    log.info("profiling %d searches", args.profile_searches)
+    result.sections.append(
+        profiling.profile_searches(data_dir, args.profile_searches, f"{args.profile_articles:,} articles")
+    )
+    if largest is not None and largest[0] > args.profile_articles:
+        log.info("profiling %d searches at %d articles", args.profile_searches, largest[0])
+        result.sections.append(
+            profiling.profile_searches(largest[1], args.profile_searches, f"{largest[0]:,} articles")
+        )
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every size, profile, and write the report."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    started_at = datetime.now()
+    started = time.perf_counter()
+    options = Options(
+        repetitions=args.repetitions,
+        warmup_rounds=args.warmup,
+        suggestions=args.suggestions,
+        change_samples=args.change_samples,
+        baseline_repetitions=args.baseline_repetitions,
+    )
+    corpus = load_corpus(args.corpus)
+    log.info("corpus: %d articles from %s", len(corpus), args.corpus)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kb-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    results: list[SizeResult] = []
+    profile: profiling.ProfileResult | None = None
+    try:
+        for size in args.sizes:
+            results.append(run_size(size, corpus, workdir, options))
+            log.info("result %d: %s", size, json.dumps(dataclasses.asdict(results[-1]), default=str))
+        if not args.no_profile:
+            largest = max(results, key=lambda r: r.size)
+            profile = _profile(
+                args, corpus, workdir, (largest.size, workdir / f"size-{largest.size}" / "data")
+            )
+    finally:
+        if args.keep:
+            log.info("data kept in %s", workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    notes = args.notes.read_text(encoding="utf-8") if args.notes and args.notes.is_file() else None
+    text = report.render(
+        results,
+        profile,
+        command="python -m bench " + shlex.join(argv),
+        corpus=args.corpus,
+        corpus_articles=len(corpus),
+        options=options,
+        machine=report.machine_info(),
+        started=started_at,
+        total_seconds=time.perf_counter() - started,
+        notes=notes,
+    )
+    report.write_report(text, args.out)
+    log.info("wrote %s", args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

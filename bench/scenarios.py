@@ -1,0 +1,383 @@
+"""One benchmark size end to end: import, rebuild, HTTP search/suggestions/freshness, RSS, LIKE baseline."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import server as srv
+from bench.corpus import SourceArticle, replica_slug, replicate, write_jsonl
+from bench.measure import Summary, ms, rate, stopwatch, summarize
+from bench.queries import QUERIES, Ticket, query_plan, tickets
+
+log = logging.getLogger("bench")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Options:
+    """Workload knobs shared by every size."""
+
+    repetitions: int = 10
+    warmup_rounds: int = 1
+    suggestions: int = 100
+    change_samples: int = 20
+    poll_seconds: float = 0.02
+    change_timeout: float = 30.0
+    baseline_repetitions: int = 10
+
+
+@dataclass
+class LatencyPhase:
+    """Sequential request latencies of one phase."""
+
+    latency_ms: Summary
+    requests: int
+    seconds: float
+    errors: int = 0
+    server_took_ms: Summary | None = None
+    queries: int = 0
+    queries_with_hits: int = 0
+
+    @property
+    def per_second(self) -> float:
+        """Requests per second (sequential)."""
+        return rate(self.requests, self.seconds)
+
+
+@dataclass
+class ChangePhase:
+    """PATCH → searchable delays."""
+
+    visible_s: Summary
+    patch_ms: Summary
+    polls: Summary
+    timeouts: int
+
+
+@dataclass
+class SizeResult:
+    """Everything measured for one corpus size."""
+
+    size: int
+    import_seconds: float = 0.0
+    imported: int = 0
+    import_problems: int = 0
+    rebuild_seconds: float = 0.0
+    index_documents: int = 0
+    index_bytes: int = 0
+    database_bytes: int = 0
+    server_startup_seconds: float = 0.0
+    rss_ready_bytes: int = 0
+    rss_after_queries_bytes: int = 0
+    rss_end_bytes: int = 0
+    search: LatencyPhase | None = None
+    suggestions: LatencyPhase | None = None
+    change: ChangePhase | None = None
+    baseline: LatencyPhase | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def import_rate(self) -> float:
+        """Articles imported per second."""
+        return rate(self.imported, self.import_seconds)
+
+    @property
+    def rebuild_rate(self) -> float:
+        """Articles indexed per second by a full rebuild."""
+        return rate(self.index_documents, self.rebuild_seconds)
+
+
+def bench_env(data_dir: Path) -> dict[str, str]:
+    """The process environment with every KB_ setting removed except a fresh data dir (SQLite default)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("KB_")}
+    env["KB_DATA_DIR"] = str(data_dir)
+    env["KB_IMPORT_CONTENT_ON_FIRST_START"] = "false"
+    return env
+
+
+def use_env(env: dict[str, str]) -> None:
+    """Make ``env``'s KB_ settings this process's (Settings() reads os.environ)."""
+    for key in [k for k in os.environ if k.startswith("KB_")]:
+        del os.environ[key]
+    os.environ.update({k: v for k, v in env.items() if k.startswith("KB_")})
+
+
+def directory_bytes(path: Path) -> int:
+    """Total size of the files under ``path``."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _progress_logger(label: str, total: int, every: int = 5000) -> Callable[[int], None]:
+    done = 0
+    next_report = every
+
+    def advance(count: int) -> None:
+        nonlocal done, next_report
+        done += count
+        if done >= next_report or done == total:
+            log.info("  %s: %d/%d", label, done, total)
+            while next_report <= done:
+                next_report += every
+
+    return advance
+
+
+# --- in-process phases -------------------------------------------------------------------------------------
+
+
+def import_and_index(result: SizeResult, articles: Sequence[SourceArticle], data_dir: Path) -> None:
+    """Write the replicated corpus, import it with the real importer, then time a full index rebuild."""
+    from kb.article import importer
+    from kb.config import Settings
+    from kb.context import build_services
+    from kb.search import indexing
+
+    jsonl = data_dir.parent / f"corpus-{result.size}.jsonl"
+    written = write_jsonl(replicate(articles, result.size), jsonl)
+    log.info("  wrote %d articles to %s", written, jsonl)
+    settings = Settings()
+    services = build_services(settings)
+    try:
+        with stopwatch() as watch:
+            report = importer.import_files(
+                services.db, [jsonl], actor="bench", progress=_progress_logger("import", written)
+            )
+        result.import_seconds = watch.elapsed
+        result.imported = report.imported
+        result.import_problems = len(report.problems)
+        for problem in report.problems[:5]:
+            result.notes.append(f"import problem: {problem}")
+        log.info("  imported %d in %.1f s (%.0f/s)", report.imported, watch.elapsed, result.import_rate)
+        with stopwatch() as watch:
+            health = indexing.rebuild(services.db, services.index)
+        result.rebuild_seconds = watch.elapsed
+        result.index_documents = health.doc_count
+        log.info(
+            "  rebuilt index: %d docs in %.1f s (%.0f/s)",
+            health.doc_count,
+            watch.elapsed,
+            result.rebuild_rate,
+        )
+    finally:
+        services.close()
+    result.index_bytes = directory_bytes(settings.index_dir)
+    result.database_bytes = sum(directory_bytes(p) for p in data_dir.glob("kb.sqlite3*"))
+
+
+# --- HTTP phases -----------------------------------------------------------------------------------------
+
+
+def _client(server: srv.Server, token: str) -> httpx.Client:
+    return httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=120.0)
+
+
+def http_search(client: httpx.Client, queries: Sequence[str], options: Options) -> LatencyPhase:
+    """Warm-up rounds, then each query ``repetitions`` times, one request at a time on a keep-alive client."""
+    for query in query_plan(queries, options.warmup_rounds, seed=3):
+        client.get("/api/v1/search", params={"q": query})
+    plan = query_plan(queries, options.repetitions)
+    latencies: list[float] = []
+    took: list[float] = []
+    with_hits: set[str] = set()
+    errors = 0
+    with stopwatch() as total:
+        for query in plan:
+            started = time.perf_counter()
+            response = client.get("/api/v1/search", params={"q": query})
+            latencies.append(ms(time.perf_counter() - started))
+            if response.status_code != 200:
+                errors += 1
+                continue
+            body: dict[str, Any] = response.json()
+            took.append(float(body["took_ms"]))
+            if body["total"] > 0:
+                with_hits.add(query)
+    return LatencyPhase(
+        summarize(latencies),
+        len(plan),
+        total.elapsed,
+        errors,
+        summarize(took),
+        len(set(queries)),
+        len(with_hits),
+    )
+
+
+def http_suggestions(client: httpx.Client, ticket_list: Sequence[Ticket]) -> LatencyPhase:
+    """POST /api/v1/suggestions with ticket-length text; a few warm-up requests first."""
+    for ticket in ticket_list[:5]:
+        client.post("/api/v1/suggestions", json={"title": ticket.title, "description": ticket.description})
+    latencies: list[float] = []
+    took: list[float] = []
+    errors = 0
+    with_hits = 0
+    with stopwatch() as total:
+        for ticket in ticket_list:
+            started = time.perf_counter()
+            response = client.post(
+                "/api/v1/suggestions", json={"title": ticket.title, "description": ticket.description}
+            )
+            latencies.append(ms(time.perf_counter() - started))
+            if response.status_code != 200:
+                errors += 1
+                continue
+            body: dict[str, Any] = response.json()
+            took.append(float(body["took_ms"]))
+            with_hits += bool(body["hits"])
+    return LatencyPhase(
+        summarize(latencies),
+        len(ticket_list),
+        total.elapsed,
+        errors,
+        summarize(took),
+        len(ticket_list),
+        with_hits,
+    )
+
+
+def change_to_searchable(
+    reviewer: httpx.Client, viewer: httpx.Client, slugs: Sequence[str], options: Options, seed: int = 5
+) -> ChangePhase:
+    """PATCH a title with a unique nonsense word, then poll search for it until it is found."""
+    rng = random.Random(seed)
+    delays: list[float] = []
+    patches: list[float] = []
+    polls: list[float] = []
+    timeouts = 0
+    for slug in slugs:
+        current = reviewer.get(f"/api/v1/articles/{slug}")
+        current.raise_for_status()
+        title: str = current.json()["title"]
+        word = f"zqx{rng.randrange(10**7, 10**8)}"
+        new_title = f"{title[:280]} {word}"
+        started = time.perf_counter()
+        response = reviewer.patch(f"/api/v1/articles/{slug}", json={"title": new_title})
+        patches.append(ms(time.perf_counter() - started))
+        response.raise_for_status()
+        count = 0
+        while True:
+            count += 1
+            found = viewer.get("/api/v1/search", params={"q": word})
+            if found.status_code == 200 and found.json()["total"] >= 1:
+                delays.append(time.perf_counter() - started)
+                break
+            if time.perf_counter() - started > options.change_timeout:
+                timeouts += 1
+                break
+            time.sleep(options.poll_seconds)
+        polls.append(float(count))
+    return ChangePhase(summarize(delays), summarize(patches), summarize(polls), timeouts)
+
+
+def run_http(
+    result: SizeResult,
+    articles: Sequence[SourceArticle],
+    env: dict[str, str],
+    data_dir: Path,
+    options: Options,
+) -> None:
+    """Start the real server and run the search, suggestion and freshness workloads against it."""
+    log_path = data_dir.parent / "server.log"
+    server = srv.start_server(env, REPO_ROOT, log_path)
+    try:
+        result.server_startup_seconds = server.startup_seconds
+        log.info("  server ready on port %d after %.1f s", server.port, server.startup_seconds)
+        viewer_token = srv.create_token(env, REPO_ROOT, role="viewer", name="bench")
+        reviewer_token = srv.create_token(env, REPO_ROOT, role="reviewer", name="bench-reviewer")
+        result.rss_ready_bytes = srv.rss_bytes(server.pid)
+        with _client(server, viewer_token) as viewer, _client(server, reviewer_token) as reviewer:
+            result.search = http_search(viewer, QUERIES, options)
+            result.rss_after_queries_bytes = srv.rss_bytes(server.pid)
+            log.info(
+                "  search: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, %.1f req/s",
+                result.search.latency_ms.p50,
+                result.search.latency_ms.p95,
+                result.search.latency_ms.p99,
+                result.search.per_second,
+            )
+            result.suggestions = http_suggestions(viewer, tickets(articles, options.suggestions))
+            log.info(
+                "  suggestions: p50 %.1f ms, p95 %.1f ms",
+                result.suggestions.latency_ms.p50,
+                result.suggestions.latency_ms.p95,
+            )
+            rng = random.Random(result.size)
+            originals = min(result.size, len(articles))
+            slugs = [
+                replica_slug(articles[i].id, 0) for i in rng.sample(range(originals), options.change_samples)
+            ]
+            result.change = change_to_searchable(reviewer, viewer, slugs, options)
+            log.info(
+                "  change→searchable: p50 %.3f s, p95 %.3f s (%d timeouts)",
+                result.change.visible_s.p50,
+                result.change.visible_s.p95,
+                result.change.timeouts,
+            )
+        result.rss_end_bytes = srv.rss_bytes(server.pid)
+    finally:
+        srv.stop_server(server)
+
+
+# --- baseline --------------------------------------------------------------------------------------------
+
+LIKE_SQL = (
+    "SELECT slug FROM article WHERE status = 'published' "
+    "AND (title LIKE :p OR symptoms LIKE :p OR body LIKE :p) LIMIT 10"
+)
+
+
+def like_baseline(database: Path, queries: Sequence[str], options: Options) -> LatencyPhase:
+    """The same queries as a plain substring scan with sqlite3 (no index can help a leading '%')."""
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        for query in query_plan(queries, options.warmup_rounds, seed=3):
+            connection.execute(LIKE_SQL, {"p": f"%{query}%"}).fetchall()
+        plan = query_plan(queries, options.baseline_repetitions)
+        latencies: list[float] = []
+        with_hits: set[str] = set()
+        with stopwatch() as total:
+            for query in plan:
+                started = time.perf_counter()
+                rows = connection.execute(LIKE_SQL, {"p": f"%{query}%"}).fetchall()
+                latencies.append(ms(time.perf_counter() - started))
+                if rows:
+                    with_hits.add(query)
+    finally:
+        connection.close()
+    return LatencyPhase(
+        summarize(latencies), len(plan), total.elapsed, 0, None, len(set(queries)), len(with_hits)
+    )
+
+
+# --- one size --------------------------------------------------------------------------------------------
+
+
+def run_size(size: int, articles: Sequence[SourceArticle], workdir: Path, options: Options) -> SizeResult:
+    """Every phase for one corpus size, in a fresh data dir under ``workdir``."""
+    data_dir = workdir / f"size-{size}" / "data"
+    data_dir.mkdir(parents=True)
+    env = bench_env(data_dir)
+    use_env(env)
+    result = SizeResult(size=size)
+    log.info("size %d: data dir %s", size, data_dir)
+    import_and_index(result, articles, data_dir)
+    run_http(result, articles, env, data_dir, options)
+    result.baseline = like_baseline(data_dir / "kb.sqlite3", QUERIES, options)
+    log.info(
+        "  LIKE baseline: p50 %.1f ms, p95 %.1f ms",
+        result.baseline.latency_ms.p50,
+        result.baseline.latency_ms.p95,
+    )
+    return result
