@@ -29,11 +29,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings, start_writer=True)
         app.state.services = services
-        report = flows.import_default_content(services)
+        with flows.first_start_lock(settings.data_dir):
+            report = flows.import_default_content(services)
+            secret = flows.bootstrap_admin(services)
         if report is not None:
             log.warning("首次启动：已从 %s 导入 %d 篇文章（%d 个问题）", settings.content_dir,
                         report.imported, len(report.problems))
-        secret = flows.bootstrap_admin(services)
         if secret is not None:
             log.warning(
                 "首次启动：已生成初始管理员令牌（只显示这一次，数据库中只保存其哈希）：\n    %s\n"

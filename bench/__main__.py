@@ -17,8 +17,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bench import profiling, report
-from bench.corpus import load_corpus
+from bench import breakdown, profiling, report
+from bench.corpus import SourceArticle, load_corpus
 from bench.scenarios import Options, SizeResult, run_size
 
 log = logging.getLogger("bench")
@@ -27,10 +27,10 @@ DEFAULT_NOTES = Path(__file__).resolve().parent / "findings.md"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument(
-        "--corpus", type=Path, required=True, help="JSON Lines corpus (id, title, body, tags)"
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--corpus", type=Path, required=True, help="JSON Lines corpus: id, title, body, tags")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000], help="article counts")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"), help="Markdown report")
     parser.add_argument("--repetitions", type=int, default=10, help="measured rounds of the query set")
@@ -39,8 +39,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--change-samples", type=int, default=20, help="change→searchable samples")
     parser.add_argument("--baseline-repetitions", type=int, default=10, help="rounds of the LIKE baseline")
     parser.add_argument("--profile-articles", type=int, default=2000, help="articles in the profiled rebuild")
-    parser.add_argument("--profile-searches", type=int, default=50, help="profiled searches")
-    parser.add_argument("--no-profile", action="store_true", help="skip the cProfile section")
+    parser.add_argument("--profile-searches", type=int, default=50, help="searches under cProfile")
+    parser.add_argument("--breakdown-searches", type=int, default=210, help="searches in the timer breakdown")
+    parser.add_argument("--no-profile", action="store_true", help="skip the 'where the time goes' section")
     parser.add_argument("--workdir", type=Path, default=None, help="where data dirs go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the data dirs afterwards")
     parser.add_argument(
@@ -55,31 +56,32 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _profile(
-    args: argparse.Namespace,
-    corpus: list[profiling.SourceArticle],
-    workdir: Path,
-    largest: tuple[int, Path] | None,
+def where_the_time_goes(
+    args: argparse.Namespace, corpus: list[SourceArticle], workdir: Path, largest: tuple[int, Path] | None
 ) -> profiling.ProfileResult:
+    """cProfile and timer breakdowns of a small rebuild and of searches (also at the largest size)."""
     result = profiling.ProfileResult()
     log.info("profiling a rebuild of %d articles", args.profile_articles)
     section, data_dir = profiling.profile_rebuild(corpus, args.profile_articles, workdir)
     result.sections.append(section)
+    small = f"{args.profile_articles:,} articles"
     log.info("profiling %d searches", args.profile_searches)
-    result.sections.append(
-        profiling.profile_searches(data_dir, args.profile_searches, f"{args.profile_articles:,} articles")
-    )
+    result.sections.append(profiling.profile_searches(data_dir, args.profile_searches, small))
+    log.info("timing a rebuild and %d searches without a profiler", args.breakdown_searches)
+    result.breakdowns.append(breakdown.rebuild_breakdown(data_dir))
+    result.breakdowns.append(breakdown.search_breakdown(data_dir, args.breakdown_searches, small))
     if largest is not None and largest[0] > args.profile_articles:
-        log.info("profiling %d searches at %d articles", args.profile_searches, largest[0])
-        result.sections.append(
-            profiling.profile_searches(largest[1], args.profile_searches, f"{largest[0]:,} articles")
-        )
+        big = f"{largest[0]:,} articles"
+        log.info("profiling and timing searches at %s", big)
+        result.sections.append(profiling.profile_searches(largest[1], args.profile_searches, big))
+        result.breakdowns.append(breakdown.search_breakdown(largest[1], args.breakdown_searches, big))
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run every size, profile, and write the report."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     started_at = datetime.now()
@@ -103,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             log.info("result %d: %s", size, json.dumps(dataclasses.asdict(results[-1]), default=str))
         if not args.no_profile:
             largest = max(results, key=lambda r: r.size)
-            profile = _profile(
+            profile = where_the_time_goes(
                 args, corpus, workdir, (largest.size, workdir / f"size-{largest.size}" / "data")
             )
     finally:

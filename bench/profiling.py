@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.breakdown import Breakdown
 from bench.corpus import SourceArticle, replicate, write_jsonl
 from bench.measure import stopwatch
 from bench.queries import QUERIES, query_plan
@@ -53,6 +54,7 @@ class ProfileResult:
     """The profile summaries shown in the report."""
 
     sections: list[ProfileSection] = field(default_factory=list)
+    breakdowns: list[Breakdown] = field(default_factory=list)
 
 
 # --- attributing self time to components --------------------------------------------------------------------
@@ -69,22 +71,12 @@ def _component(filename: str) -> str | None:
         sub = path.split("/whoosh/", 1)[1]
         if sub.startswith("analysis/"):
             return "Whoosh analysis filters"
-        if sub.startswith(("writing", "codec/", "filedb/", "util/", "fields", "columns", "multiproc")):
-            return "Whoosh index writing (postings, segments, columns)"
-        if sub.startswith(
-            (
-                "searching",
-                "matching/",
-                "query/",
-                "scoring",
-                "collectors",
-                "sorting",
-                "reading",
-                "idsets",
-                "spelling",
-                "automata/",
-            )
-        ):
+        if sub.startswith(("writing", "fields", "formats", "multiproc", "externalsort")):
+            return "Whoosh indexing (writer, field formats, posting pool)"
+        if sub.startswith(("codec/", "filedb/", "util/", "columns", "system", "compat")):
+            return "Whoosh codec & storage (encode/decode postings, files, columns)"
+        query_modules = ("searching", "matching/", "query/", "scoring", "collectors", "sorting", "reading")
+        if sub.startswith((*query_modules, "idsets", "spelling", "automata/")):
             return "Whoosh query execution (matching, scoring, collecting, facets)"
         return "Whoosh (other)"
     if "/sqlalchemy/" in path or "sqlite3" in path:

@@ -52,7 +52,7 @@ def _sync_index(services: Services, *, quiet: bool = False) -> None:
     try:
         health = services.index.open()
         if health.state != "ok":
-            err.print(f"索引{health.detail}，正在重建…")
+            err.print(f"{health.detail}，正在重建…")
             _rebuild(services)
         indexing.apply_pending(services.db, services.index)
     finally:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 from kb.article import importer
@@ -12,6 +15,18 @@ from kb.search.indexing import article_count
 
 log = logging.getLogger(__name__)
 MARKER = ".content-imported"
+
+
+@contextlib.contextmanager
+def first_start_lock(data_dir: Path) -> Iterator[None]:
+    """Serialise first-start work between worker processes sharing a data dir."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "first-start.lock", "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def import_default_content(services: Services) -> importer.ImportReport | None:

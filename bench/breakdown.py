@@ -1,0 +1,215 @@
+"""Profiler-free breakdowns: wall-clock timers wrapped around a few functions (in this process only).
+
+cProfile multiplies the cost of call-heavy pure-Python code (Whoosh, jieba) several times over, so its shares
+are skewed. Here a handful of coarse functions are wrapped with perf_counter timers (a microsecond per call),
+and the analysis cost of a rebuild is measured by running the analyzers alone over the same field values.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.measure import stopwatch
+from bench.queries import QUERIES, query_plan
+from bench.scenarios import bench_env, use_env
+
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+@dataclass
+class Timer:
+    """Accumulated wall time and calls of one wrapped function."""
+
+    label: str
+    seconds: float = 0.0
+    calls: int = 0
+
+
+@dataclass(frozen=True)
+class Target:
+    """``owner.attribute`` to wrap; ``iterates`` when it returns a generator whose consumption is the cost."""
+
+    owner: Any
+    attribute: str
+    label: str
+    iterates: bool = False
+
+
+@dataclass
+class Breakdown:
+    """Wall-clock time of one activity and of its main steps (indented labels are part of the row above)."""
+
+    title: str
+    total_seconds: float
+    operations: int
+    rows: list[tuple[str, float, int]] = field(default_factory=list)  # (label, seconds, calls)
+
+
+def _timed_iterator(iterator: Iterator[Any], timer: Timer) -> Iterator[Any]:
+    while True:
+        started = time.perf_counter()
+        try:
+            item = next(iterator)
+        except StopIteration:
+            timer.seconds += time.perf_counter() - started
+            return
+        timer.seconds += time.perf_counter() - started
+        yield item
+
+
+def _wrap(original: Callable[..., Any], timer: Timer, iterates: bool) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        timer.calls += 1
+        started = time.perf_counter()
+        try:
+            result = original(*args, **kwargs)
+        finally:
+            timer.seconds += time.perf_counter() - started
+        return _timed_iterator(iter(result), timer) if iterates else result
+
+    return wrapper
+
+
+@contextmanager
+def instrumented(targets: list[Target]) -> Iterator[list[Timer]]:
+    """Wrap every target with a timer for the duration of the block, then restore the originals."""
+    timers = [Timer(target.label) for target in targets]
+    originals = [getattr(target.owner, target.attribute) for target in targets]
+    try:
+        for target, timer, original in zip(targets, timers, originals, strict=True):
+            setattr(target.owner, target.attribute, _wrap(original, timer, target.iterates))
+        yield timers
+    finally:
+        for target, original in zip(targets, originals, strict=True):
+            setattr(target.owner, target.attribute, original)
+
+
+# --- rebuild ---------------------------------------------------------------------------------------------
+
+
+def rebuild_breakdown(data_dir: Path) -> Breakdown:
+    """Rebuild ``data_dir``'s index once with timers, then time the analyzers alone on the same fields."""
+    from whoosh.writing import SegmentWriter
+
+    from indexer import analysis
+    from indexer import index as index_module
+    from kb.config import Settings
+    from kb.context import build_services
+    from kb.search import indexing
+
+    use_env(bench_env(data_dir))
+    services = build_services(Settings())
+    targets = [
+        Target(indexing, "_all_documents", "reading articles from SQLite (ORM → IndexableDocument)", True),
+        Target(index_module, "document_fields", "document_fields (incl. markdown → snippet text)"),
+        Target(SegmentWriter, "add_document", "Whoosh add_document (analysis + in-memory postings)"),
+        Target(SegmentWriter, "commit", "Whoosh commit (sort + write postings, optimize)"),
+    ]
+    try:
+        with instrumented(targets) as timers, stopwatch() as total:
+            health = indexing.rebuild(services.db, services.index)
+        documents = [index_module.document_fields(doc) for doc in indexing._all_documents(services.db)]
+    finally:
+        services.close()
+    words = analysis.chinese_analyzer()
+    grams = analysis.bigram_analyzer()
+    word_fields = ("title", "symptoms", "tags_text", "body")
+    with stopwatch() as analysis_total:
+        for fields in documents:
+            for name in word_fields:
+                for _token in words(fields[name], positions=True, mode="index"):
+                    pass
+            for _token in grams(fields["ngram"], mode="index"):
+                pass
+    with stopwatch() as bigram_only:
+        for fields in documents:
+            for _token in grams(fields["ngram"], mode="index"):
+                pass
+    normalized: list[str] = []
+    with stopwatch() as normalize_only:
+        for fields in documents:
+            normalized.extend(analysis.normalize(fields[name]) for name in word_fields)
+    segmenter = analysis._jieba()
+    with stopwatch() as jieba_only:
+        for text in normalized:
+            for run in _HAN_RUN.findall(text):
+                for _word in segmenter.tokenize(run, mode="search"):
+                    pass
+    result = Breakdown(
+        f"Full rebuild of {health.doc_count:,} articles (no profiler)", total.elapsed, health.doc_count
+    )
+    by_label = {timer.label: timer for timer in timers}
+    for timer in timers:
+        result.rows.append((timer.label, timer.seconds, timer.calls))
+        if timer.label.startswith("Whoosh add_document"):
+            result.rows.append(
+                (
+                    "  analysis alone: jieba word fields + bigram field (separate pass)",
+                    analysis_total.elapsed,
+                    0,
+                )
+            )
+            result.rows.append(("    normalize (NFKC + OpenCC) alone", normalize_only.elapsed, 0))
+            result.rows.append(("    jieba search-mode segmentation alone", jieba_only.elapsed, 0))
+            result.rows.append(("    bigram tokenizer alone", bigram_only.elapsed, 0))
+            rest = by_label[timer.label].seconds - analysis_total.elapsed
+            result.rows.append(
+                ("  the rest of add_document (Whoosh formats, posting pool, stored fields)", rest, 0)
+            )
+    return result
+
+
+# --- searches --------------------------------------------------------------------------------------------
+
+
+def search_breakdown(data_dir: Path, count: int, label: str) -> Breakdown:
+    """``count`` searches through kb.search.service with timers around the main steps."""
+    from whoosh.searching import Results
+    from whoosh.searching import Searcher as WhooshSearcher
+
+    from indexer import analysis, highlight
+    from indexer import search as isearch
+    from kb.auth.permissions import VIEWER, Principal
+    from kb.config import Settings
+    from kb.context import build_services
+    from kb.search import service
+
+    use_env(bench_env(data_dir))
+    services = build_services(Settings())
+    principal = Principal("bench", VIEWER)
+    plan = query_plan(QUERIES, count // len(QUERIES) + 1, seed=13)[:count]
+    targets = [
+        Target(analysis, "query_concepts", "query analysis (query_concepts)"),
+        Target(WhooshSearcher, "docs_for_query", "Whoosh docs_for_query (min-should-match tier)"),
+        Target(WhooshSearcher, "search", "Whoosh Searcher.search (match, score, collect facets)"),
+        Target(Results, "__len__", "Whoosh len(results) (exact total)"),
+        Target(isearch, "_facets", "facet counts (_facets)"),
+        Target(isearch, "_hit", "building hits (_hit: stored fields, snippet, title, matched terms)"),
+        Target(highlight, "highlight", "  highlight.highlight (snippet window + title)"),
+        Target(highlight, "matched_terms", "  highlight.matched_terms"),
+        Target(highlight, "normalize_with_offsets", "    normalize_with_offsets (per character)"),
+        Target(isearch.Searcher, "_did_you_mean", "did-you-mean on zero results"),
+    ]
+    try:
+        for query in QUERIES:
+            service.search(
+                services.searcher,
+                services.db,
+                service.build_request(services.settings, principal, query),
+                principal,
+            )
+        with instrumented(targets) as timers, stopwatch() as total:
+            for query in plan:
+                request = service.build_request(services.settings, principal, query)
+                service.search(services.searcher, services.db, request, principal)
+    finally:
+        services.close()
+    result = Breakdown(f"{count} searches against {label} (no profiler, in process)", total.elapsed, count)
+    result.rows = [(timer.label, timer.seconds, timer.calls) for timer in timers]
+    return result
