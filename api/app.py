@@ -33,14 +33,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             report = flows.import_default_content(services)
             secret = flows.bootstrap_admin(services)
         if report is not None:
-            log.warning("首次启动：已从 %s 导入 %d 篇文章（%d 个问题）", settings.content_dir,
-                        report.imported, len(report.problems))
+            log.warning(
+                "首次启动：已从 %s 导入 %d 篇文章（%d 个问题）",
+                settings.content_dir,
+                report.imported,
+                len(report.problems),
+            )
         if secret is not None:
             log.warning(
                 "首次启动：已生成初始管理员令牌（只显示这一次，数据库中只保存其哈希）：\n    %s\n"
                 "在浏览器打开 http://%s:%d/login 粘贴该令牌登录；"
                 "更多令牌：kb token create --role ROLE --name NAME",
-                secret, settings.host, settings.port,
+                secret,
+                settings.host,
+                settings.port,
             )
         try:
             yield

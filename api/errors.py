@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,7 +21,7 @@ _HTTP_MESSAGES = {
 }
 
 
-def _describe_validation(errors: list[Any]) -> str:
+def _describe_validation(errors: Sequence[Any]) -> str:
     parts = []
     for error in errors:
         location = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "请求"
@@ -40,8 +41,9 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
 
-def _respond(request: Request, status: int, message: str, details: Any = None,
-             headers: dict[str, str] | None = None) -> Response:
+def _respond(
+    request: Request, status: int, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> Response:
     if _wants_html(request):
         from api.pages import render_error
 

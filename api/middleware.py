@@ -71,10 +71,16 @@ class BodyLimitMiddleware:
 
     async def _reject(self, send: Send) -> None:
         body = json.dumps(
-            {"error": {"status": 413, "message": f"请求体过大（上限 {self.max_bytes} 字节）"}}, ensure_ascii=False
+            {"error": {"status": 413, "message": f"请求体过大（上限 {self.max_bytes} 字节）"}},
+            ensure_ascii=False,
         ).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), *SECURITY_HEADERS]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), *SECURITY_HEADERS],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -93,7 +99,9 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers: list[Any] = [
-                    h for h in message.get("headers", []) if h[0].lower() not in {k for k, _ in SECURITY_HEADERS}
+                    h
+                    for h in message.get("headers", [])
+                    if h[0].lower() not in {k for k, _ in SECURITY_HEADERS}
                 ]
                 for key, value in SECURITY_HEADERS:
                     if key == b"content-security-policy" and is_docs:

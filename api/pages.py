@@ -22,19 +22,38 @@ from kb.search import service as search_service
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATUS_LABELS = {"draft": "草稿", "in_review": "审核中", "published": "已发布", "retired": "已下线"}
-ROLE_LABELS = {"viewer": "查看者", "engineer": "工程师", "reviewer": "审核人", "admin": "管理员",
-               "integration": "集成"}
-TEMPLATES.env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLE_LABELS=ROLE_LABELS,
-                             ACTION_LABELS=service.ACTION_LABELS)
+ROLE_LABELS = {
+    "viewer": "查看者",
+    "engineer": "工程师",
+    "reviewer": "审核人",
+    "admin": "管理员",
+    "integration": "集成",
+}
+TEMPLATES.env.globals.update(
+    STATUS_LABELS=STATUS_LABELS, ROLE_LABELS=ROLE_LABELS, ACTION_LABELS=service.ACTION_LABELS
+)
 PAGE_SIZE = 10
-EDITABLE_FIELDS = ("title", "symptoms", "cause", "resolution", "prevention", "body", "category", "product",
-                   "component", "environment", "owner", "source_ticket")
+EDITABLE_FIELDS = (
+    "title",
+    "symptoms",
+    "cause",
+    "resolution",
+    "prevention",
+    "body",
+    "category",
+    "product",
+    "component",
+    "environment",
+    "owner",
+    "source_ticket",
+)
 
 router = APIRouter(include_in_schema=False)
 
 
-def _page(request: Request, template: str, principal: Principal | None, status_code: int = 200,
-          **context: Any) -> HTMLResponse:
+def _page(
+    request: Request, template: str, principal: Principal | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
     return TEMPLATES.TemplateResponse(
         request, template, {"principal": principal, **context}, status_code=status_code
     )
@@ -42,8 +61,9 @@ def _page(request: Request, template: str, principal: Principal | None, status_c
 
 def render_error(request: Request, status: int, message: str) -> HTMLResponse:
     """The Chinese error page."""
-    return TEMPLATES.TemplateResponse(request, "error.html", {"principal": None, "status": status,
-                                                             "message": message}, status_code=status)
+    return TEMPLATES.TemplateResponse(
+        request, "error.html", {"principal": None, "status": status, "message": message}, status_code=status
+    )
 
 
 def _login_redirect(request: Request) -> RedirectResponse:
@@ -74,8 +94,14 @@ def search_page(
     if status and status not in STATUSES:
         raise InvalidInput(f"未知状态“{status}”")
     search_request = search_service.build_request(
-        services.settings, principal, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
-        tags=tuple(tag or ()), category=category or None, status=status or None,
+        services.settings,
+        principal,
+        q,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+        tags=tuple(tag or ()),
+        category=category or None,
+        status=status or None,
     )
     result = search_service.search(services.searcher, services.db, search_request, principal)
     pages = min(math.ceil(result.total / PAGE_SIZE), services.settings.max_result_window // PAGE_SIZE)
@@ -85,13 +111,25 @@ def search_page(
         params = {**base, "tag": list(tag or ()), **changes}
         return "/?" + urlencode({k: v for k, v in params.items() if v not in ("", None, [])}, doseq=True)
 
-    return _page(request, "search.html", principal, q=q, result=result, tags=tag or [], category=category,
-                 status=status, page=page, pages=pages, link=link)
+    return _page(
+        request,
+        "search.html",
+        principal,
+        q=q,
+        result=result,
+        tags=tag or [],
+        category=category,
+        status=status,
+        page=page,
+        pages=pages,
+        link=link,
+    )
 
 
 @router.get("/articles/{slug}", response_class=HTMLResponse)
-def article_page(slug: str, request: Request, services: ServicesDep, principal: PagePrincipal,
-                 thanks: int = 0) -> Response:
+def article_page(
+    slug: str, request: Request, services: ServicesDep, principal: PagePrincipal, thanks: int = 0
+) -> Response:
     """One article: rendered sections, tags, history, feedback and (for reviewers) lifecycle actions."""
     if principal is None:
         return _login_redirect(request)
@@ -102,9 +140,20 @@ def article_page(slug: str, request: Request, services: ServicesDep, principal: 
         sections = rendering.render_sections(article.content())
         actions = [a for a in service.allowed_actions(article.status) if _may(principal, article, a)]
         can_edit = _may_edit(principal, article)
-        return _page(request, "article.html", principal, article=article, sections=sections, versions=versions,
-                     helpful=helpful, not_helpful=not_helpful, actions=actions, can_edit=can_edit,
-                     thanks=bool(thanks), overdue=service.review_date_passed(article))
+        return _page(
+            request,
+            "article.html",
+            principal,
+            article=article,
+            sections=sections,
+            versions=versions,
+            helpful=helpful,
+            not_helpful=not_helpful,
+            actions=actions,
+            can_edit=can_edit,
+            thanks=bool(thanks),
+            overdue=service.review_date_passed(article),
+        )
 
 
 def _may(principal: Principal, article: Any, action: str) -> bool:
@@ -128,8 +177,14 @@ def _may_edit(principal: Principal, article: Any) -> bool:
 
 
 @router.post("/articles/{slug}/feedback")
-def feedback_submit(slug: str, request: Request, services: ServicesDep, principal: PagePrincipal,
-                    helpful: Annotated[str, Form()], comment: Annotated[str, Form()] = "") -> Response:
+def feedback_submit(
+    slug: str,
+    request: Request,
+    services: ServicesDep,
+    principal: PagePrincipal,
+    helpful: Annotated[str, Form()],
+    comment: Annotated[str, Form()] = "",
+) -> Response:
     """Store a "was this helpful?" answer from the article page."""
     if principal is None:
         return _login_redirect(request)
@@ -141,8 +196,9 @@ def feedback_submit(slug: str, request: Request, services: ServicesDep, principa
 
 
 @router.post("/articles/{slug}/transition/{action}")
-def transition_submit(slug: str, action: str, request: Request, services: ServicesDep,
-                      principal: PagePrincipal) -> Response:
+def transition_submit(
+    slug: str, action: str, request: Request, services: ServicesDep, principal: PagePrincipal
+) -> Response:
     """Publish, retire, submit, restore or send back to draft from the article page."""
     if principal is None:
         return _login_redirect(request)
@@ -154,8 +210,9 @@ def transition_submit(slug: str, action: str, request: Request, services: Servic
 
 
 @router.get("/articles/{slug}/versions/{version}", response_class=HTMLResponse)
-def version_page(slug: str, version: int, request: Request, services: ServicesDep,
-                 principal: PagePrincipal) -> Response:
+def version_page(
+    slug: str, version: int, request: Request, services: ServicesDep, principal: PagePrincipal
+) -> Response:
     """One past version, rendered, with its diff against the previous one."""
     if principal is None:
         return _login_redirect(request)
@@ -163,13 +220,25 @@ def version_page(slug: str, version: int, request: Request, services: ServicesDe
         article = service.get_visible(session, slug, principal)
         row = service.get_version(session, article, version)
         diff = service.diff_versions(session, article, version - 1, version) if version > 1 else ""
-        return _page(request, "version.html", principal, article=article, row=row, diff=diff,
-                     sections=rendering.render_sections(row.snapshot))
+        return _page(
+            request,
+            "version.html",
+            principal,
+            article=article,
+            row=row,
+            diff=diff,
+            sections=rendering.render_sections(row.snapshot),
+        )
 
 
 @router.get("/review", response_class=HTMLResponse)
-def review_page(request: Request, services: ServicesDep, principal: PagePrincipal,
-                status: str = "draft", page: Annotated[int, Query(ge=1, le=1000)] = 1) -> Response:
+def review_page(
+    request: Request,
+    services: ServicesDep,
+    principal: PagePrincipal,
+    status: str = "draft",
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+) -> Response:
     """Reviewer work list by status."""
     if principal is None:
         return _login_redirect(request)
@@ -178,9 +247,19 @@ def review_page(request: Request, services: ServicesDep, principal: PagePrincipa
     if status not in STATUSES:
         raise InvalidInput(f"未知状态“{status}”")
     with services.db.session(write=False) as session:
-        total, rows = service.list_visible(session, principal, status=status, limit=50, offset=(page - 1) * 50)
-        return _page(request, "review.html", principal, status=status, total=total, rows=rows, page=page,
-                     pages=max(1, math.ceil(total / 50)))
+        total, rows = service.list_visible(
+            session, principal, status=status, limit=50, offset=(page - 1) * 50
+        )
+        return _page(
+            request,
+            "review.html",
+            principal,
+            status=status,
+            total=total,
+            rows=rows,
+            page=page,
+            pages=max(1, math.ceil(total / 50)),
+        )
 
 
 def _form_values(form: Any) -> dict[str, Any]:
@@ -214,8 +293,15 @@ async def new_submit(request: Request, services: ServicesDep, principal: PagePri
     try:
         data = ArticleCreate.model_validate(values)
     except ValidationError as exc:
-        return _page(request, "edit.html", principal, article=None, values=values, error=_describe(exc),
-                     status_code=422)
+        return _page(
+            request,
+            "edit.html",
+            principal,
+            article=None,
+            values=values,
+            error=_describe(exc),
+            status_code=422,
+        )
     from starlette.concurrency import run_in_threadpool
 
     slug = await run_in_threadpool(_create, services, data, principal)
@@ -244,7 +330,9 @@ def edit_page(slug: str, request: Request, services: ServicesDep, principal: Pag
 
 
 @router.post("/articles/{slug}/edit")
-async def edit_submit(slug: str, request: Request, services: ServicesDep, principal: PagePrincipal) -> Response:
+async def edit_submit(
+    slug: str, request: Request, services: ServicesDep, principal: PagePrincipal
+) -> Response:
     """Save the edit form as a new version."""
     if principal is None:
         return _login_redirect(request)
@@ -253,14 +341,24 @@ async def edit_submit(slug: str, request: Request, services: ServicesDep, princi
     values = _form_values(form)
     try:
         data = ArticleUpdate.model_validate(
-            {**values, "expected_version": int(str(form.get("expected_version", "0")) or 0) or None,
-             "change_note": str(form.get("change_note", ""))[:500]}
+            {
+                **values,
+                "expected_version": int(str(form.get("expected_version", "0")) or 0) or None,
+                "change_note": str(form.get("change_note", ""))[:500],
+            }
         )
     except (ValidationError, ValueError) as exc:
         message = _describe(exc) if isinstance(exc, ValidationError) else "版本号无效"
         values["tags"] = ", ".join(values["tags"])
-        return _page(request, "edit.html", principal, article={"slug": slug}, values=values, error=message,
-                     status_code=422)
+        return _page(
+            request,
+            "edit.html",
+            principal,
+            article={"slug": slug},
+            values=values,
+            error=message,
+            status_code=422,
+        )
     from starlette.concurrency import run_in_threadpool
 
     await run_in_threadpool(_update, services, slug, data, principal)
@@ -284,17 +382,26 @@ def _safe_next(target: str) -> str:
 
 
 @router.post("/login")
-def login_submit(request: Request, services: ServicesDep, token: Annotated[str, Form()],
-                 next: Annotated[str, Form()] = "/") -> Response:
+def login_submit(
+    request: Request, services: ServicesDep, token: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
+) -> Response:
     """Check the token and keep it in an HttpOnly, SameSite=Strict cookie."""
     _check_same_origin(request)
     try:
         principal_from_secret(services, token)
     except NotAuthenticated:
-        return _page(request, "login.html", None, next=_safe_next(next), error="令牌无效或已吊销", status_code=401)
+        return _page(
+            request, "login.html", None, next=_safe_next(next), error="令牌无效或已吊销", status_code=401
+        )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(COOKIE_NAME, token.strip(), httponly=True, samesite="strict",
-                        secure=services.settings.cookie_secure, max_age=8 * 3600)
+    response.set_cookie(
+        COOKIE_NAME,
+        token.strip(),
+        httponly=True,
+        samesite="strict",
+        secure=services.settings.cookie_secure,
+        max_age=8 * 3600,
+    )
     return response
 
 

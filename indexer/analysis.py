@@ -234,7 +234,9 @@ def is_code(word: str) -> bool:
     return bool(_ATOM_SPLIT_RE.search(word)) or (has_digit and len(word) >= 3)
 
 
-def tokens_of_normalized(text: str, mode: str = INDEX, *, keep_stops: bool = False) -> Iterator[AnalyzedToken]:
+def tokens_of_normalized(
+    text: str, mode: str = INDEX, *, keep_stops: bool = False
+) -> Iterator[AnalyzedToken]:
     """Tokenise already-normalised text; index mode adds jieba sub-words and compound parts."""
     stops = stop_words()
     for match in _RUN_RE.finditer(text):
@@ -342,7 +344,7 @@ def query_concepts(text: str, *, synonyms: bool = True, max_concepts: int = 12) 
 # --- Whoosh adapters -------------------------------------------------------------------------------------
 
 
-class JiebaTokenizer(Tokenizer):  # type: ignore[misc]
+class JiebaTokenizer(Tokenizer):
     """Whoosh tokenizer over our pipeline; stop words are removed by the StopFilter composed after it."""
 
     def __init__(self, mode: str = INDEX) -> None:
@@ -354,7 +356,7 @@ class JiebaTokenizer(Tokenizer):  # type: ignore[misc]
     def __hash__(self) -> int:
         return hash(("JiebaTokenizer", self.mode))
 
-    def __call__(  # type: ignore[override]
+    def __call__(
         self,
         value: str,
         positions: bool = False,
@@ -385,7 +387,7 @@ class JiebaTokenizer(Tokenizer):  # type: ignore[misc]
             yield token
 
 
-class BigramTokenizer(Tokenizer):  # type: ignore[misc]
+class BigramTokenizer(Tokenizer):
     """Whoosh tokenizer emitting Han character bigrams: the fallback for words jieba does not know."""
 
     def __eq__(self, other: object) -> bool:
@@ -394,7 +396,7 @@ class BigramTokenizer(Tokenizer):  # type: ignore[misc]
     def __hash__(self) -> int:
         return hash("BigramTokenizer")
 
-    def __call__(  # type: ignore[override]
+    def __call__(
         self,
         value: str,
         positions: bool = False,

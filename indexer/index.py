@@ -29,8 +29,8 @@ from whoosh import index as whoosh_index
 from whoosh.query import Every
 
 from indexer import analysis
-from indexer.highlight import plain_text
 from indexer.documents import IndexableDocument
+from indexer.highlight import plain_text
 from indexer.schema import NGRAM_SOURCE_LIMIT, build_schema, schema_version
 
 ENGINE_NAME = "whoosh"
@@ -198,7 +198,11 @@ class SearchIndex:
         if ix is None:
             raise IndexUnavailable(self.health.detail)
         cached = getattr(self._local, "entry", None)
-        if cached is not None and cached[0] is ix and cached[1].reader().generation() == ix.latest_generation():
+        if (
+            cached is not None
+            and cached[0] is ix
+            and cached[1].reader().generation() == ix.latest_generation()
+        ):
             searcher = cached[1]
         else:
             # Not Searcher.refresh(): it reuses segment readers and so misses deletions in unchanged segments.
@@ -226,7 +230,7 @@ class SearchIndex:
         """Become this root's single writer; raises WriterBusy when another process is."""
         if self._writer_lock_handle is not None:
             return
-        handle = open(self.root / "writer.lock", "a+")
+        handle = open(self.root / "writer.lock", "a+")  # noqa: SIM115  (held for the process lifetime)
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

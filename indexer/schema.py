@@ -24,7 +24,7 @@ NGRAM_FIELD = "ngram"
 NGRAM_SOURCE_LIMIT = 600
 
 
-class TagsField(fields.KEYWORD):  # type: ignore[misc]
+class TagsField(fields.KEYWORD):
     """Comma-separated tags whose column holds the list of tags, so facet counting reads a column."""
 
     def __init__(self) -> None:

@@ -59,7 +59,9 @@ def highlight_terms(concepts: Sequence[QueryConcept]) -> set[str]:
     for concept in concepts:
         for tokens, _weight in concept.alternatives:
             # A lone Chinese character inside a multi-word alternative would light up everywhere.
-            terms.update(t for t in tokens if len(tokens) == 1 or not (len(t) == 1 and analysis.starts_with_han(t)))
+            terms.update(
+                t for t in tokens if len(tokens) == 1 or not (len(t) == 1 and analysis.starts_with_han(t))
+            )
     return terms
 
 
@@ -147,8 +149,12 @@ class Searcher:
             window = request.offset + request.limit
             if not request.query.strip():
                 results = searcher.search(
-                    Every(), filter=allowed, limit=window, groupedby=facet_spec,
-                    sortedby="updated_at", reverse=True,
+                    Every(),
+                    filter=allowed,
+                    limit=window,
+                    groupedby=facet_spec,
+                    sortedby="updated_at",
+                    reverse=True,
                 )
                 return self._result(results, request, concepts, started, relaxed=False)
             if not concepts:
@@ -215,8 +221,9 @@ class Searcher:
             if " " not in concept.text and searcher.doc_frequency("body", concept.text) == 0:
                 prefix = 0 if analysis.starts_with_han(concept.text) else 1
                 for field in ("title", "body"):
-                    options = searcher.suggest(field, concept.text, limit=1, maxdist=1 if prefix == 0 else 2,
-                                               prefix=prefix)
+                    options = searcher.suggest(
+                        field, concept.text, limit=1, maxdist=1 if prefix == 0 else 2, prefix=prefix
+                    )
                     if options:
                         replacement, changed = options[0], True
                         break
@@ -237,15 +244,15 @@ class Searcher:
             key_terms = self.key_terms(searcher, title, description)
             if not key_terms:
                 return SearchResult(0, [], self._elapsed(started))
-            weighted = [
-                concept_query(concept, weight) for concept, weight in key_terms
-            ]
+            weighted = [concept_query(concept, weight) for concept, weight in key_terms]
             concepts = [concept for concept, _ in key_terms]
             results = searcher.search(
                 Or(weighted, scale=0.9), filter=permission_filter(request), limit=request.limit
             )
             result = self._result(results, request, concepts, started, relaxed=True)
-            return SearchResult(result.total, result.hits, self._elapsed(started), {}, None, result.terms, True)
+            return SearchResult(
+                result.total, result.hits, self._elapsed(started), {}, None, result.terms, True
+            )
 
     def key_terms(self, searcher: Any, title: str, description: str) -> list[tuple[QueryConcept, float]]:
         """The most distinctive terms of ticket text, weighted by tf-idf; error codes always kept."""

@@ -36,8 +36,12 @@ def _services() -> Services:
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
     )
 
 
@@ -85,8 +89,13 @@ def serve(
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     err.print(f"数据目录：{settings.data_dir}；服务地址：http://{settings.host}:{settings.port}/")
     # The app is named by import path: the CLI (kb) must not import the HTTP layer (api).
-    uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port,
-                log_level=settings.log_level.lower())
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+    )
 
 
 @app.command("import")
@@ -101,14 +110,17 @@ def import_(
         total = importer.count_items(files)
         with _progress() as progress:
             task = progress.add_task("导入文章", total=total)
-            report = importer.import_files(services.db, files, actor=actor,
-                                           progress=lambda n: progress.advance(task, n))
+            report = importer.import_files(
+                services.db, files, actor=actor, progress=lambda n: progress.advance(task, n)
+            )
         report.problems[:0] = problems
         _sync_index(services)
     finally:
         services.close()
-    out.print(f"新增 {report.created} 篇，更新 {report.updated} 篇，未变化 {report.unchanged} 篇，"
-              f"问题 {len(report.problems)} 个")
+    out.print(
+        f"新增 {report.created} 篇，更新 {report.updated} 篇，未变化 {report.unchanged} 篇，"
+        f"问题 {len(report.problems)} 个"
+    )
     for problem in report.problems:
         err.print(f"[red]错误[/red] {problem}", highlight=False, markup=True)
     if report.problems:
@@ -149,8 +161,9 @@ def search(
     try:
         _sync_index(services, quiet=True)
         principal = Principal("cli", REVIEWER if all_statuses else VIEWER)
-        request = search_service.build_request(services.settings, principal, query, limit=limit,
-                                               with_facets=False)
+        request = search_service.build_request(
+            services.settings, principal, query, limit=limit, with_facets=False
+        )
         result = search_service.search(services.searcher, services.db, request, principal)
     finally:
         services.close()
@@ -159,8 +172,15 @@ def search(
             "total": result.total,
             "took_ms": result.took_ms,
             "hits": [
-                {"slug": h.slug, "title": h.title, "score": h.score, "snippet": h.snippet, "tags": list(h.tags),
-                 "status": h.status, "updated_at": h.updated_at.isoformat()}
+                {
+                    "slug": h.slug,
+                    "title": h.title,
+                    "score": h.score,
+                    "snippet": h.snippet,
+                    "tags": list(h.tags),
+                    "status": h.status,
+                    "updated_at": h.updated_at.isoformat(),
+                }
                 for h in result.hits
             ],
         }
@@ -206,8 +226,14 @@ def token_list() -> None:
             for column in ("ID", "名称", "角色", "前缀", "创建时间", "状态"):
                 table.add_column(column)
             for t in tokens:
-                table.add_row(str(t.id), t.name, t.role, t.prefix + "…", f"{t.created_at:%Y-%m-%d %H:%M}",
-                              "已吊销" if t.revoked_at else "有效")
+                table.add_row(
+                    str(t.id),
+                    t.name,
+                    t.role,
+                    t.prefix + "…",
+                    f"{t.created_at:%Y-%m-%d %H:%M}",
+                    "已吊销" if t.revoked_at else "有效",
+                )
     finally:
         services.close()
     out.print(table)

@@ -16,7 +16,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("data"), description="Data directory: SQLite file, index, jieba cache.")
+    data_dir: Path = Field(
+        default=Path("data"), description="Data directory: SQLite file, index, jieba cache."
+    )
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in the data dir.")
     content_dir: Path = Field(default=REPO_ROOT / "content", description="Markdown imported on first start.")
     import_content_on_first_start: bool = True
@@ -37,6 +39,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
         self.data_dir = self.data_dir.expanduser().resolve()
+        if self.env == "production":
+            self.cookie_secure = True
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'kb.sqlite3'}"
         return self

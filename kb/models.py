@@ -4,4 +4,12 @@ from kb.article.models import Article, ArticleFeedback, ArticleVersion
 from kb.auth.models import ApiToken, AuditLog
 from kb.search.models import IndexOutbox, ZeroResultSearch
 
-__all__ = ["ApiToken", "Article", "ArticleFeedback", "ArticleVersion", "AuditLog", "IndexOutbox", "ZeroResultSearch"]
+__all__ = [
+    "ApiToken",
+    "Article",
+    "ArticleFeedback",
+    "ArticleVersion",
+    "AuditLog",
+    "IndexOutbox",
+    "ZeroResultSearch",
+]

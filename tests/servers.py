@@ -24,8 +24,13 @@ def free_port() -> int:
 
 def service_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for a service or CLI process on ``data_dir``."""
-    return {**os.environ, "KB_DATA_DIR": str(data_dir), "KB_IMPORT_CONTENT_ON_FIRST_START": "false",
-            "KB_INDEX_POLL_SECONDS": "0.05", **extra}
+    return {
+        **os.environ,
+        "KB_DATA_DIR": str(data_dir),
+        "KB_IMPORT_CONTENT_ON_FIRST_START": "false",
+        "KB_INDEX_POLL_SECONDS": "0.05",
+        **extra,
+    }
 
 
 class Server:
@@ -37,11 +42,28 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path or data_dir.parent / f"server-{self.port}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--workers", str(workers)]
-        self._log = open(self.log_path, "w")
-        self.process = subprocess.Popen(command, cwd=REPO, env=service_env(data_dir, **env), stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+        ]
+        self._log = open(self.log_path, "w")  # noqa: SIM115  (closed in stop/kill)
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=service_env(data_dir, **env),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Wait for /readyz to answer 200."""
@@ -81,7 +103,13 @@ class Server:
 
 def create_token(data_dir: Path, role: str, name: str) -> str:
     """`kb token create` and return the token from its last line."""
-    result = subprocess.run([sys.executable, "-m", "kb.cli", "token", "create", "--role", role, "--name", name],
-                            cwd=REPO, env=service_env(data_dir), capture_output=True, text=True, timeout=120,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "kb.cli", "token", "create", "--role", role, "--name", name],
+        cwd=REPO,
+        env=service_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return result.stdout.strip().splitlines()[-1]

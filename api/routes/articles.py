@@ -122,8 +122,13 @@ def version_detail(slug: str, version: int, services: ServicesDep, principal: Ap
     with services.db.session(write=False) as session:
         article = service.get_visible(session, slug, principal)
         row = service.get_version(session, article, version)
-        return VersionDetail(version=row.version, author=row.author, created_at=row.created_at,
-                             change_note=row.change_note, snapshot=row.snapshot)
+        return VersionDetail(
+            version=row.version,
+            author=row.author,
+            created_at=row.created_at,
+            change_note=row.change_note,
+            snapshot=row.snapshot,
+        )
 
 
 @router.get("/{slug}/diff", response_model=DiffOut)
@@ -142,7 +147,9 @@ def diff(
 
 
 @router.post("/{slug}/feedback", status_code=201)
-def feedback(slug: str, body: FeedbackCreate, services: ServicesDep, principal: ApiPrincipal) -> dict[str, int]:
+def feedback(
+    slug: str, body: FeedbackCreate, services: ServicesDep, principal: ApiPrincipal
+) -> dict[str, int]:
     """Record "was this helpful?"."""
     with services.db.session() as session:
         article = service.get_visible(session, slug, principal)
@@ -168,7 +175,11 @@ def audit_log(slug: str, services: ServicesDep, principal: ApiPrincipal) -> Any:
 # Registered last: its path pattern would otherwise swallow /feedback.
 @router.post("/{slug}/{action}", response_model=ArticleRead)
 def transition(
-    slug: str, action: Action, services: ServicesDep, principal: ApiPrincipal, body: TransitionRequest | None = None
+    slug: str,
+    action: Action,
+    services: ServicesDep,
+    principal: ApiPrincipal,
+    body: TransitionRequest | None = None,
 ) -> Any:
     """Lifecycle: submit (draft→in_review), publish, retire, restore (retired→published), to_draft."""
     with services.db.session() as session:

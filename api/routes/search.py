@@ -69,8 +69,14 @@ class SuggestionOut(BaseModel):
 def hit_out(hit: SearchHit) -> HitOut:
     """API view of a SearchHit."""
     return HitOut(
-        slug=hit.slug, title=hit.title, score=hit.score, snippet=hit.snippet, tags=list(hit.tags),
-        status=hit.status, updated_at=hit.updated_at, category=hit.category,
+        slug=hit.slug,
+        title=hit.title,
+        score=hit.score,
+        snippet=hit.snippet,
+        tags=list(hit.tags),
+        status=hit.status,
+        updated_at=hit.updated_at,
+        category=hit.category,
         matched_terms=list(hit.matched_terms),
     )
 
@@ -82,7 +88,8 @@ def search_out(result: SearchResult) -> SearchOut:
         took_ms=result.took_ms,
         hits=[hit_out(h) for h in result.hits],
         facets={
-            name: [FacetCount(value=v, count=c) for v, c in facet.counts] for name, facet in result.facets.items()
+            name: [FacetCount(value=v, count=c) for v, c in facet.counts]
+            for name, facet in result.facets.items()
         },
         did_you_mean=result.did_you_mean,
         relaxed=result.relaxed,
@@ -102,8 +109,14 @@ def search(
 ) -> Any:
     """Full-text search over the articles the caller may see."""
     request = service.build_request(
-        services.settings, principal, q, limit=limit, offset=offset, tags=tuple(tag or ()),
-        category=category, status=status,
+        services.settings,
+        principal,
+        q,
+        limit=limit,
+        offset=offset,
+        tags=tuple(tag or ()),
+        category=category,
+        status=status,
     )
     return search_out(service.search(services.searcher, services.db, request, principal))
 
@@ -111,7 +124,9 @@ def search(
 @router.post("/suggestions", response_model=SuggestionOut)
 def suggestions(body: SuggestionIn, services: ServicesDep, principal: ApiPrincipal) -> Any:
     """Articles most likely to solve a ticket, from its title and description."""
-    result = service.suggest(services.settings, services.searcher, principal, body.title, body.description,
-                             body.limit)
-    return SuggestionOut(hits=[hit_out(h) for h in result.hits], key_terms=list(result.terms),
-                         took_ms=result.took_ms)
+    result = service.suggest(
+        services.settings, services.searcher, principal, body.title, body.description, body.limit
+    )
+    return SuggestionOut(
+        hits=[hit_out(h) for h in result.hits], key_terms=list(result.terms), took_ms=result.took_ms
+    )

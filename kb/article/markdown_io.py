@@ -33,15 +33,30 @@ EXPORT_HEADINGS = (
     ("body", "补充说明"),
 )
 FRONT_MATTER_KEYS = (
-    "slug", "title", "status", "category", "product", "component", "environment", "tags", "owner",
-    "review_by", "source_ticket",
+    "slug",
+    "title",
+    "status",
+    "category",
+    "product",
+    "component",
+    "environment",
+    "tags",
+    "owner",
+    "review_by",
+    "source_ticket",
 )
+
+
 class _TextLoader(yaml.SafeLoader):
     """YAML without implicit numbers: tags such as 0x80070005, 502 or 5.7.501 must stay text."""
 
 
 _TextLoader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    key: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+    ]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
@@ -65,7 +80,7 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str, int]:
     for index in range(1, len(lines)):
         if lines[index].strip() in ("---", "..."):
             try:
-                meta = yaml.load("\n".join(lines[1:index]), Loader=_TextLoader) or {}  # noqa: S506
+                meta = yaml.load("\n".join(lines[1:index]), Loader=_TextLoader) or {}
             except yaml.MarkedYAMLError as exc:
                 mark = exc.problem_mark
                 line = mark.line + 2 if mark is not None else None

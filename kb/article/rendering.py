@@ -8,9 +8,44 @@ import markdown
 import nh3
 
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2", "h3", "h4",
-    "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table",
-    "tbody", "td", "th", "thead", "tr", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "dd",
+    "del",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "kbd",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
@@ -31,7 +66,9 @@ SECTION_TITLES = (
 
 def render_markdown(text: str) -> str:
     """Safe HTML for untrusted Markdown: no scripts, no event handlers, only http/https/mailto/relative links."""
-    raw = markdown.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
+    raw = markdown.markdown(
+        text or "", extensions=["fenced_code", "tables", "sane_lists"], output_format="html"
+    )
     return str(
         nh3.clean(
             raw,

@@ -7,7 +7,7 @@ import secrets
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from kb.article import markdown_io
@@ -36,7 +36,13 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "restore": ((RETIRED,), PUBLISHED),
     "to_draft": ((IN_REVIEW, PUBLISHED, RETIRED), DRAFT),
 }
-ACTION_LABELS = {"submit": "提交审核", "publish": "发布", "retire": "下线", "restore": "恢复发布", "to_draft": "退回草稿"}
+ACTION_LABELS = {
+    "submit": "提交审核",
+    "publish": "发布",
+    "retire": "下线",
+    "restore": "恢复发布",
+    "to_draft": "退回草稿",
+}
 
 
 def allowed_actions(status: str) -> list[str]:
@@ -66,14 +72,16 @@ def list_visible(
     query = select(Article)
     statuses = permissions.visible_statuses(principal)
     author = permissions.authored_drafts_visible_to(principal)
-    condition = Article.status.in_(statuses)
+    condition: ColumnElement[bool] = Article.status.in_(statuses)
     if author:
         condition = condition | (Article.created_by == author)
     query = query.where(condition)
     if status:
         query = query.where(Article.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Article.updated_at.desc(), Article.id.desc()).limit(limit).offset(offset))
+    rows = session.scalars(
+        query.order_by(Article.updated_at.desc(), Article.id.desc()).limit(limit).offset(offset)
+    )
     return int(total), list(rows)
 
 
@@ -97,12 +105,18 @@ def _save_version(session: Session, article: Article, author: str, note: str) ->
     )
 
 
-def _changed(session: Session, article: Article, actor: str, action: str, before: dict[str, Any] | None,
-             note: str) -> None:
+def _changed(
+    session: Session, article: Article, actor: str, action: str, before: dict[str, Any] | None, note: str
+) -> None:
     _save_version(session, article, actor, note)
     audit.record(
-        session, actor=actor, action=action, entity_type="article", entity_id=article.slug,
-        before=before, after=article.content(),
+        session,
+        actor=actor,
+        action=action,
+        entity_type="article",
+        entity_id=article.slug,
+        before=before,
+        after=article.content(),
     )
     record_index_change(session, article.slug)
 
@@ -116,8 +130,13 @@ def create_article(session: Session, data: ArticleCreate, principal: Principal) 
     now = utcnow()
     values = data.model_dump(exclude={"slug"})
     article = Article(
-        slug=slug, version=1, created_at=now, updated_at=now, created_by=principal.name,
-        updated_by=principal.name, **values,
+        slug=slug,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        created_by=principal.name,
+        updated_by=principal.name,
+        **values,
     )
     session.add(article)
     session.flush()
@@ -140,8 +159,9 @@ def update_article(session: Session, slug: str, data: ArticleUpdate, principal: 
     return _apply_changes(session, article, changes, principal.name, "article.update", data.change_note)
 
 
-def _apply_changes(session: Session, article: Article, changes: dict[str, Any], actor: str, action: str,
-                   note: str) -> Article:
+def _apply_changes(
+    session: Session, article: Article, changes: dict[str, Any], actor: str, action: str, note: str
+) -> Article:
     before = article.content()
     for name, value in changes.items():
         setattr(article, name, value)
@@ -171,7 +191,11 @@ def transition(session: Session, slug: str, action: str, principal: Principal, n
         )
     permissions.check_transition(principal, article, action)
     return _apply_changes(
-        session, article, {"status": target}, principal.name, f"article.{action}",
+        session,
+        article,
+        {"status": target},
+        principal.name,
+        f"article.{action}",
         note or ACTION_LABELS[action],
     )
 
@@ -181,8 +205,13 @@ def delete_article(session: Session, slug: str, principal: Principal) -> None:
     permissions.check_delete(principal)
     article = _load_for_update(session, slug)
     audit.record(
-        session, actor=principal.name, action="article.delete", entity_type="article", entity_id=slug,
-        before=article.content(), after=None,
+        session,
+        actor=principal.name,
+        action="article.delete",
+        entity_type="article",
+        entity_id=slug,
+        before=article.content(),
+        after=None,
     )
     session.delete(article)
     record_index_change(session, slug)
@@ -195,7 +224,12 @@ def import_article(session: Session, data: ArticleImport, actor: str) -> str:
     if article is None:
         now = utcnow()
         article = Article(
-            slug=data.slug, version=1, created_at=now, updated_at=now, created_by=actor, updated_by=actor,
+            slug=data.slug,
+            version=1,
+            created_at=now,
+            updated_at=now,
+            created_by=actor,
+            updated_by=actor,
             **values,
         )
         session.add(article)
@@ -216,7 +250,9 @@ def list_versions(session: Session, article: Article) -> list[ArticleVersion]:
 def get_version(session: Session, article: Article, version: int) -> ArticleVersion:
     """One version of an article."""
     row = session.scalar(
-        select(ArticleVersion).where(ArticleVersion.article_id == article.id, ArticleVersion.version == version)
+        select(ArticleVersion).where(
+            ArticleVersion.article_id == article.id, ArticleVersion.version == version
+        )
     )
     if row is None:
         raise NotFound(f"文章“{article.slug}”没有版本 {version}")
@@ -235,14 +271,21 @@ def diff_versions(session: Session, article: Article, old: int, new: int) -> str
     return "\n".join(lines)
 
 
-def add_feedback(session: Session, article: Article, helpful: bool, comment: str, actor: str) -> ArticleFeedback:
+def add_feedback(
+    session: Session, article: Article, helpful: bool, comment: str, actor: str
+) -> ArticleFeedback:
     """Stores a "was this helpful?" answer."""
     feedback = ArticleFeedback(article_id=article.id, helpful=helpful, comment=comment.strip(), actor=actor)
     session.add(feedback)
     session.flush()
     audit.record(
-        session, actor=actor, action="article.feedback", entity_type="article", entity_id=article.slug,
-        before=None, after={"helpful": helpful, "comment": comment.strip()},
+        session,
+        actor=actor,
+        action="article.feedback",
+        entity_type="article",
+        entity_id=article.slug,
+        before=None,
+        after={"helpful": helpful, "comment": comment.strip()},
     )
     return feedback
 
@@ -250,7 +293,8 @@ def add_feedback(session: Session, article: Article, helpful: bool, comment: str
 def feedback_counts(session: Session, article: Article) -> tuple[int, int]:
     """(helpful, not helpful) answers of an article."""
     rows = session.execute(
-        select(ArticleFeedback.helpful, func.count()).where(ArticleFeedback.article_id == article.id)
+        select(ArticleFeedback.helpful, func.count())
+        .where(ArticleFeedback.article_id == article.id)
         .group_by(ArticleFeedback.helpful)
     ).all()
     counts = {bool(helpful): int(count) for helpful, count in rows}

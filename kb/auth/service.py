@@ -30,12 +30,19 @@ def create_token(session: Session, *, name: str, role: str, actor: str) -> tuple
     if not name or len(name) > 100:
         raise InvalidInput("令牌名称不能为空，且不超过 100 个字符")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(name=name, role=role, token_hash=hash_token(secret), prefix=secret[:10], created_by=actor)
+    token = ApiToken(
+        name=name, role=role, token_hash=hash_token(secret), prefix=secret[:10], created_by=actor
+    )
     session.add(token)
     session.flush()
     audit.record(
-        session, actor=actor, action="token.create", entity_type="api_token", entity_id=str(token.id),
-        before=None, after={"name": name, "role": role, "prefix": token.prefix},
+        session,
+        actor=actor,
+        action="token.create",
+        entity_type="api_token",
+        entity_id=str(token.id),
+        before=None,
+        after={"name": name, "role": role, "prefix": token.prefix},
     )
     return token, secret
 
@@ -61,8 +68,13 @@ def revoke_token(session: Session, *, token_id: int, actor: str) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(
-            session, actor=actor, action="token.revoke", entity_type="api_token", entity_id=str(token.id),
-            before={"revoked": False}, after={"revoked": True},
+            session,
+            actor=actor,
+            action="token.revoke",
+            entity_type="api_token",
+            entity_id=str(token.id),
+            before={"revoked": False},
+            after={"revoked": True},
         )
     return token
 

@@ -69,10 +69,10 @@ def apply_pending(db: Database, index: SearchIndex) -> int:
             if not rows:
                 return applied
             slugs = list(dict.fromkeys(row.slug for row in rows))
-            articles = {
-                a.slug: a for a in session.scalars(select(Article).where(Article.slug.in_(slugs)))
-            }
-            changes = [IndexChange(slug, to_document(articles[slug]) if slug in articles else None) for slug in slugs]
+            articles = {a.slug: a for a in session.scalars(select(Article).where(Article.slug.in_(slugs)))}
+            changes = [
+                IndexChange(slug, to_document(articles[slug]) if slug in articles else None) for slug in slugs
+            ]
             last_position = rows[-1].id
         index.apply(changes, last_position)
         applied += len(rows)

@@ -17,9 +17,14 @@ def seed(api: Api) -> None:
         response = api.client.post(
             "/api/v1/articles",
             headers=api.headers("reviewer"),
-            json={"slug": f"art-{status}", "title": f"VPN 故障 secret{status.replace('_', '')}",
-                  "symptoms": f"机密现象 secret{status.replace('_', '')}", "tags": [f"tag-{status}"],
-                  "status": status, "category": f"cat-{status}"},
+            json={
+                "slug": f"art-{status}",
+                "title": f"VPN 故障 secret{status.replace('_', '')}",
+                "symptoms": f"机密现象 secret{status.replace('_', '')}",
+                "tags": [f"tag-{status}"],
+                "status": status,
+                "category": f"cat-{status}",
+            },
         )
         assert response.status_code == 201, response.text
     api.wait()
@@ -55,8 +60,9 @@ class TestMatrix:
         assert facet_categories == {f"cat-{s}" for s in visible}
         for status in set(STATUSES) - visible:
             assert f"secret{status.replace('_', '')}" not in response.text
-            hidden = api.client.get("/api/v1/search", params={"q": f"secret{status.replace('_', '')}"},
-                                    headers=api.headers(role)).json()
+            hidden = api.client.get(
+                "/api/v1/search", params={"q": f"secret{status.replace('_', '')}"}, headers=api.headers(role)
+            ).json()
             assert hidden["total"] == 0
 
     def test_listing_and_versions(self, api: Api, role: str | None) -> None:
@@ -73,8 +79,11 @@ class TestMatrix:
 
     def test_suggestions_respect_visibility(self, api: Api, role: str | None) -> None:
         seed(api)
-        response = api.client.post("/api/v1/suggestions", headers=api.headers(role),
-                                   json={"title": "VPN 故障", "description": "secretdraft 机密现象", "limit": 10})
+        response = api.client.post(
+            "/api/v1/suggestions",
+            headers=api.headers(role),
+            json={"title": "VPN 故障", "description": "secretdraft 机密现象", "limit": 10},
+        )
         if role is None:
             assert response.status_code == 401
             return
@@ -85,38 +94,84 @@ class TestMatrix:
     def test_publishing_and_retiring(self, api: Api, role: str | None) -> None:
         seed(api)
         response = api.client.post("/api/v1/articles/art-in_review/publish", headers=api.headers(role))
-        expected = {None: 401, "viewer": 404, "integration": 404, "engineer": 404, "reviewer": 200, "admin": 200}
+        expected = {
+            None: 401,
+            "viewer": 404,
+            "integration": 404,
+            "engineer": 404,
+            "reviewer": 200,
+            "admin": 200,
+        }
         assert response.status_code == expected[role]
         response = api.client.post("/api/v1/articles/art-published/retire", headers=api.headers(role))
-        expected = {None: 401, "viewer": 403, "integration": 403, "engineer": 403, "reviewer": 200, "admin": 200}
+        expected = {
+            None: 401,
+            "viewer": 403,
+            "integration": 403,
+            "engineer": 403,
+            "reviewer": 200,
+            "admin": 200,
+        }
         assert response.status_code == expected[role]
 
     def test_editing_creating_and_deleting(self, api: Api, role: str | None) -> None:
         seed(api)
-        edit = api.client.patch("/api/v1/articles/art-published", headers=api.headers(role), json={"title": "改"})
+        edit = api.client.patch(
+            "/api/v1/articles/art-published", headers=api.headers(role), json={"title": "改"}
+        )
         create = api.client.post("/api/v1/articles", headers=api.headers(role), json={"title": "新草稿"})
         delete = api.client.delete("/api/v1/articles/art-retired", headers=api.headers(role))
-        expected_edit = {None: 401, "viewer": 403, "integration": 403, "engineer": 403, "reviewer": 200,
-                         "admin": 200}
-        expected_create = {None: 401, "viewer": 403, "integration": 403, "engineer": 201, "reviewer": 201,
-                           "admin": 201}
-        expected_delete = {None: 401, "viewer": 403, "integration": 403, "engineer": 403, "reviewer": 403,
-                           "admin": 204}
+        expected_edit = {
+            None: 401,
+            "viewer": 403,
+            "integration": 403,
+            "engineer": 403,
+            "reviewer": 200,
+            "admin": 200,
+        }
+        expected_create = {
+            None: 401,
+            "viewer": 403,
+            "integration": 403,
+            "engineer": 201,
+            "reviewer": 201,
+            "admin": 201,
+        }
+        expected_delete = {
+            None: 401,
+            "viewer": 403,
+            "integration": 403,
+            "engineer": 403,
+            "reviewer": 403,
+            "admin": 204,
+        }
         assert (edit.status_code, create.status_code, delete.status_code) == (
-            expected_edit[role], expected_create[role], expected_delete[role])
+            expected_edit[role],
+            expected_create[role],
+            expected_delete[role],
+        )
 
 
 class TestEngineersOwnDrafts:
     def test_an_engineer_sees_and_edits_only_their_own_draft(self, api: Api) -> None:
-        mine = api.client.post("/api/v1/articles", headers=api.headers("engineer"),
-                               json={"title": "工程师草稿 ownwordzz"}).json()["slug"]
+        mine = api.client.post(
+            "/api/v1/articles", headers=api.headers("engineer"), json={"title": "工程师草稿 ownwordzz"}
+        ).json()["slug"]
         api.wait()
         assert api.client.get(f"/api/v1/articles/{mine}", headers=api.headers("engineer")).status_code == 200
-        assert api.client.patch(f"/api/v1/articles/{mine}", headers=api.headers("engineer"),
-                                json={"symptoms": "补充"}).status_code == 200
-        found = api.client.get("/api/v1/search", params={"q": "ownwordzz"}, headers=api.headers("engineer")).json()
+        assert (
+            api.client.patch(
+                f"/api/v1/articles/{mine}", headers=api.headers("engineer"), json={"symptoms": "补充"}
+            ).status_code
+            == 200
+        )
+        found = api.client.get(
+            "/api/v1/search", params={"q": "ownwordzz"}, headers=api.headers("engineer")
+        ).json()
         assert found["total"] == 1
-        other = api.client.get("/api/v1/search", params={"q": "ownwordzz"}, headers=api.headers("viewer")).json()
+        other = api.client.get(
+            "/api/v1/search", params={"q": "ownwordzz"}, headers=api.headers("viewer")
+        ).json()
         assert other["total"] == 0
 
 

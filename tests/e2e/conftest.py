@@ -41,10 +41,11 @@ BROWSER_TIMEOUT_MS = 10_000
 
 DRAFT_SLUG = "e2e-draft-vpn"
 DRAFT_TERM = "E2E测试专用词"
+DRAFT_ONLY_WORD = "GlobalProtect"  # in the draft's symptoms and in no article of content/
 DRAFT = {
     "slug": DRAFT_SLUG,
     "title": f"草稿：VPN 客户端报错 {DRAFT_TERM}",
-    "symptoms": "GlobalProtect 客户端连接后立即断开，日志出现 gateway timeout。仅用于端到端测试。",
+    "symptoms": f"{DRAFT_ONLY_WORD} 客户端连接后立即断开，日志出现 gateway timeout。仅用于端到端测试。",
     "tags": ["vpn"],
 }
 TOKEN_NAMES = {"reviewer": "审核员甲", "viewer": "查看者乙", "engineer": "工程师丙"}

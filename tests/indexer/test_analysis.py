@@ -50,7 +50,12 @@ class TestExactTokens:
 class TestChineseSegmentation:
     def test_mixed_chinese_english_phrase(self) -> None:
         assert analyze("MySQL 连接超时：Lost connection to MySQL server", QUERY) == [
-            "mysql", "连接超时", "lost", "connection", "mysql", "server",
+            "mysql",
+            "连接超时",
+            "lost",
+            "connection",
+            "mysql",
+            "server",
         ]
 
     def test_user_dictionary_keeps_it_terms_whole(self) -> None:

@@ -16,8 +16,14 @@ REPO = Path(__file__).resolve().parents[2]
 def kb(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run `kb ARGS` against ``data_dir``."""
     env = {**os.environ, "KB_DATA_DIR": str(data_dir), "KB_IMPORT_CONTENT_ON_FIRST_START": "false"}
-    result = subprocess.run([sys.executable, "-m", "kb.cli", *args], cwd=REPO, env=env, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "kb.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -46,8 +52,9 @@ class TestImportAndSearch:
         self, loaded: Path, tmp_path: Path
     ) -> None:
         path = tmp_path / "mixed.jsonl"
-        path.write_text('{"id": "cli-ok", "title": "CLI 导入的文章 cliunique", "body": "x"}\n{broken\n',
-                        encoding="utf-8")
+        path.write_text(
+            '{"id": "cli-ok", "title": "CLI 导入的文章 cliunique", "body": "x"}\n{broken\n', encoding="utf-8"
+        )
         result = kb(loaded, "import", str(path), check=False)
         assert result.returncode == 1
         assert f"{path} 第 2 行" in result.stderr.replace("\n", "")

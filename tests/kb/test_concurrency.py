@@ -40,9 +40,13 @@ class TestDatabaseWriters:
         db = Database(database_url)
         db.create_all()
         with db.session() as session:
-            service.create_article(session, ArticleCreate(slug="counter", title="计数器", symptoms="0"), REVIEWER)
+            service.create_article(
+                session, ArticleCreate(slug="counter", title="计数器", symptoms="0"), REVIEWER
+            )
         context = multiprocessing.get_context("spawn")
-        workers = [context.Process(target=_increment, args=(database_url, INCREMENTS)) for _ in range(WRITERS)]
+        workers = [
+            context.Process(target=_increment, args=(database_url, INCREMENTS)) for _ in range(WRITERS)
+        ]
         for worker in workers:
             worker.start()
         for worker in workers:
@@ -52,7 +56,9 @@ class TestDatabaseWriters:
             article = session.scalar(select(Article).where(Article.slug == "counter"))
             assert article is not None
             assert int(article.symptoms) == WRITERS * INCREMENTS
-            versions = session.scalars(select(ArticleVersion.version).where(ArticleVersion.article_id == article.id))
+            versions = session.scalars(
+                select(ArticleVersion.version).where(ArticleVersion.article_id == article.id)
+            )
             assert sorted(versions) == list(range(1, WRITERS * INCREMENTS + 2))
         db.dispose()
 
@@ -65,8 +71,10 @@ def _http_increment(url: str, token: str, count: int, results: multiprocessing.Q
             current = client.get("/api/v1/articles/counter")
             statuses.append(current.status_code)
             body = current.json()
-            update = client.patch("/api/v1/articles/counter", json={
-                "symptoms": str(int(body["symptoms"]) + 1), "expected_version": body["version"]})
+            update = client.patch(
+                "/api/v1/articles/counter",
+                json={"symptoms": str(int(body["symptoms"]) + 1), "expected_version": body["version"]},
+            )
             statuses.append(update.status_code)
             if update.status_code == 200:
                 done += 1
@@ -93,17 +101,22 @@ class TestHttpWithSeveralWorkers:
         try:
             server.wait_ready()
             token = create_token(data_dir, "reviewer", "并发编辑")
-            created = httpx.post(f"{server.url}/api/v1/articles", headers={"Authorization": f"Bearer {token}"},
-                                 json={"slug": "counter", "title": "计数器 并发测试", "symptoms": "0",
-                                       "status": "published"})
+            created = httpx.post(
+                f"{server.url}/api/v1/articles",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"slug": "counter", "title": "计数器 并发测试", "symptoms": "0", "status": "published"},
+            )
             assert created.status_code == 201
             time.sleep(1.0)
             context = multiprocessing.get_context("spawn")
             results = context.Queue()
-            editors = [context.Process(target=_http_increment, args=(server.url, token, 15, results))
-                       for _ in range(4)]
-            searchers = [context.Process(target=_http_search, args=(server.url, token, 8.0, results))
-                         for _ in range(2)]
+            editors = [
+                context.Process(target=_http_increment, args=(server.url, token, 15, results))
+                for _ in range(4)
+            ]
+            searchers = [
+                context.Process(target=_http_search, args=(server.url, token, 8.0, results)) for _ in range(2)
+            ]
             for process in editors + searchers:
                 process.start()
             statuses: list[int] = []
@@ -113,8 +126,9 @@ class TestHttpWithSeveralWorkers:
                 process.join(timeout=30)
                 assert process.exitcode == 0
             assert set(statuses) <= {200, 409}, sorted(set(statuses))
-            final = httpx.get(f"{server.url}/api/v1/articles/counter",
-                              headers={"Authorization": f"Bearer {token}"}).json()
+            final = httpx.get(
+                f"{server.url}/api/v1/articles/counter", headers={"Authorization": f"Bearer {token}"}
+            ).json()
             assert int(final["symptoms"]) == 60
             assert final["version"] == 61
         finally:

@@ -25,15 +25,31 @@ ARTICLES = 4000
 
 def write_corpus(path: Path) -> None:
     """A bulk-import file of generated but realistic articles."""
-    topics = ["Nginx 502", "MySQL 死锁", "磁盘满", "VPN 连接失败", "打印机脱机", "Kafka 积压", "证书过期", "OOM"]
+    topics = [
+        "Nginx 502",
+        "MySQL 死锁",
+        "磁盘满",
+        "VPN 连接失败",
+        "打印机脱机",
+        "Kafka 积压",
+        "证书过期",
+        "OOM",
+    ]
     with open(path, "w", encoding="utf-8") as handle:
         for number in range(ARTICLES):
             topic = topics[number % len(topics)]
-            handle.write(json.dumps({
-                "id": f"bulk-{number:05d}", "title": f"{topic} 案例 {number}",
-                "body": f"第 {number} 号案例：{topic} 的排查步骤与解决方案。错误码 E{number:05d}。",
-                "tags": [topic.split()[0].lower(), "bulk"],
-            }, ensure_ascii=False) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "id": f"bulk-{number:05d}",
+                        "title": f"{topic} 案例 {number}",
+                        "body": f"第 {number} 号案例：{topic} 的排查步骤与解决方案。错误码 E{number:05d}。",
+                        "tags": [topic.split()[0].lower(), "bulk"],
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
 
 
 def database_state(data_dir: Path) -> dict[str, tuple[str, str]]:
@@ -79,9 +95,14 @@ class TestCrashDuringBulkImport:
         write_corpus(corpus)
         server = Server(data_dir)
         server.wait_ready()
-        importer = subprocess.Popen([sys.executable, "-m", "kb.cli", "import", str(corpus)], cwd=REPO,
-                                    env=service_env(data_dir), stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, start_new_session=True)
+        importer = subprocess.Popen(
+            [sys.executable, "-m", "kb.cli", "import", str(corpus)],
+            cwd=REPO,
+            env=service_env(data_dir),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while len(database_state(data_dir)) < 600 and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -103,8 +124,14 @@ class TestCrashDuringBulkImport:
         data_dir = tmp_path / "data"
         corpus = tmp_path / "bulk.jsonl"
         write_corpus(corpus)
-        subprocess.run([sys.executable, "-m", "kb.cli", "import", str(corpus)], cwd=REPO,
-                       env=service_env(data_dir), capture_output=True, check=True, timeout=300)
+        subprocess.run(
+            [sys.executable, "-m", "kb.cli", "import", str(corpus)],
+            cwd=REPO,
+            env=service_env(data_dir),
+            capture_output=True,
+            check=True,
+            timeout=300,
+        )
         pointer = json.loads((data_dir / "index" / "CURRENT").read_text())
         for path in (data_dir / "index" / pointer["generation"]).iterdir():
             if path.suffix in (".seg", ".toc"):

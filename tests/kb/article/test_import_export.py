@@ -37,7 +37,9 @@ class TestShippedContent:
         assert report.created >= 60
         articles = state(services)
         assert all(a["status"] == "published" for a in articles.values())
-        assert all(a["symptoms"] and a["cause"] and a["resolution"] and a["prevention"] for a in articles.values())
+        assert all(
+            a["symptoms"] and a["cause"] and a["resolution"] and a["prevention"] for a in articles.values()
+        )
 
     def test_importing_twice_changes_nothing(self, services: Services) -> None:
         run_import(services, CONTENT)
@@ -58,9 +60,19 @@ class TestRoundTrip:
     ) -> None:
         run_import(services, CONTENT)
         (tmp_path / "extra.jsonl").write_text(
-            json.dumps({"id": "draft-with-body", "title": "草稿：含正文与代码", "status": "draft",
-                        "body": "前言\n\n## 参考\n\n```bash\n# 注释不是标题\nls -la\n```", "tags": ["x", "502"],
-                        "review_by": "2027-01-31", "source_ticket": "INC-1"}, ensure_ascii=False) + "\n",
+            json.dumps(
+                {
+                    "id": "draft-with-body",
+                    "title": "草稿：含正文与代码",
+                    "status": "draft",
+                    "body": "前言\n\n## 参考\n\n```bash\n# 注释不是标题\nls -la\n```",
+                    "tags": ["x", "502"],
+                    "review_by": "2027-01-31",
+                    "source_ticket": "INC-1",
+                },
+                ensure_ascii=False,
+            )
+            + "\n",
             encoding="utf-8",
         )
         run_import(services, tmp_path / "extra.jsonl")
@@ -74,7 +86,9 @@ class TestRoundTrip:
         assert report.problems == []
         assert state(services) == original
 
-    def test_re_importing_an_export_into_the_same_database_is_a_no_op(self, services: Services, tmp_path: Path) -> None:
+    def test_re_importing_an_export_into_the_same_database_is_a_no_op(
+        self, services: Services, tmp_path: Path
+    ) -> None:
         run_import(services, CONTENT)
         importer.export_all(services.db, tmp_path / "out")
         report = run_import(services, tmp_path / "out")
@@ -86,15 +100,27 @@ class TestJsonLines:
         path = tmp_path / "a.jsonl"
         lines = [
             {"id": "tikv-busy", "title": "TiKV server is busy", "body": "扩容 TiKV", "tags": ["tidb"]},
-            {"slug": "ora-1", "title": "ORA-00001 唯一约束", "body": "b", "status": "in_review", "category": "数据库"},
+            {
+                "slug": "ora-1",
+                "title": "ORA-00001 唯一约束",
+                "body": "b",
+                "status": "in_review",
+                "category": "数据库",
+            },
         ]
         path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
         assert run_import(services, path).created == 2
         articles = state(services)
         assert articles["tikv-busy"]["status"] == "published"
         assert articles["ora-1"]["status"] == "in_review"
-        path.write_text(json.dumps({"id": "tikv-busy", "title": "TiKV server is busy（更新）", "body": "扩容"},
-                                   ensure_ascii=False) + "\n", encoding="utf-8")
+        path.write_text(
+            json.dumps(
+                {"id": "tikv-busy", "title": "TiKV server is busy（更新）", "body": "扩容"},
+                ensure_ascii=False,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         report = run_import(services, path)
         assert (report.created, report.updated) == (0, 1)
 
@@ -103,15 +129,18 @@ class TestJsonLines:
     ) -> None:
         path = tmp_path / "mixed.jsonl"
         path.write_text(
-            "\n".join([
-                json.dumps({"id": "ok-1", "title": "正常文章一", "body": "x"}),
-                "{not json",
-                json.dumps({"id": "Bad Slug!", "title": "坏 slug", "body": "x"}),
-                json.dumps({"id": "no-title", "body": "x"}),
-                json.dumps(["not", "an", "object"]),
-                json.dumps({"id": "ok-2", "title": "正常文章二", "body": "y", "tags": ["a,b"]}),
-                json.dumps({"id": "ok-3", "title": "正常文章三", "body": "z"}),
-            ]) + "\n",
+            "\n".join(
+                [
+                    json.dumps({"id": "ok-1", "title": "正常文章一", "body": "x"}),
+                    "{not json",
+                    json.dumps({"id": "Bad Slug!", "title": "坏 slug", "body": "x"}),
+                    json.dumps({"id": "no-title", "body": "x"}),
+                    json.dumps(["not", "an", "object"]),
+                    json.dumps({"id": "ok-2", "title": "正常文章二", "body": "y", "tags": ["a,b"]}),
+                    json.dumps({"id": "ok-3", "title": "正常文章三", "body": "z"}),
+                ]
+            )
+            + "\n",
             encoding="utf-8",
         )
         report = run_import(services, path)
@@ -128,7 +157,9 @@ class TestJsonLines:
 
 class TestMarkdownFiles:
     def test_broken_front_matter_names_the_file_and_line(self, services: Services, tmp_path: Path) -> None:
-        (tmp_path / "good.md").write_text("---\ntitle: 好文章\n---\n\n## 故障现象\n\n现象\n", encoding="utf-8")
+        (tmp_path / "good.md").write_text(
+            "---\ntitle: 好文章\n---\n\n## 故障现象\n\n现象\n", encoding="utf-8"
+        )
         (tmp_path / "bad-yaml.md").write_text("---\ntitle: 坏\ntags: [a, b\n---\n正文\n", encoding="utf-8")
         (tmp_path / "no-front.md").write_text("# 只有正文\n", encoding="utf-8")
         (tmp_path / "unknown.md").write_text("---\ntitle: t\ncolour: red\n---\n", encoding="utf-8")
@@ -140,7 +171,9 @@ class TestMarkdownFiles:
         assert "YAML" in problems["bad-yaml.md"].message
         assert "colour" in problems["unknown.md"].message
 
-    def test_missing_paths_and_unsupported_files_are_reported(self, services: Services, tmp_path: Path) -> None:
+    def test_missing_paths_and_unsupported_files_are_reported(
+        self, services: Services, tmp_path: Path
+    ) -> None:
         (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
         report = run_import(services, tmp_path / "nope", tmp_path / "notes.txt")
         assert [Path(p.source).name for p in report.problems] == ["nope", "notes.txt"]

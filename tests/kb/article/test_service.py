@@ -35,8 +35,13 @@ class TestLifecycle:
 
     def test_the_full_lifecycle_and_back_to_draft(self, services: Services) -> None:
         slug = create(services)
-        for action, expected in [("submit", "in_review"), ("publish", "published"), ("retire", "retired"),
-                                 ("restore", "published"), ("to_draft", "draft")]:
+        for action, expected in [
+            ("submit", "in_review"),
+            ("publish", "published"),
+            ("retire", "retired"),
+            ("restore", "published"),
+            ("to_draft", "draft"),
+        ]:
             with services.db.session() as session:
                 assert service.transition(session, slug, action, REVIEWER).status == expected
 
@@ -67,13 +72,20 @@ class TestVersions:
     def test_every_saved_change_is_a_version_with_author_and_diff(self, services: Services) -> None:
         slug = create(services)
         with services.db.session() as session:
-            service.update_article(session, slug, ArticleUpdate(resolution="执行 `redis-cli config set maxmemory 4gb`",
-                                                                change_note="补充解决方案"), ENGINEER_REVIEWER)
+            service.update_article(
+                session,
+                slug,
+                ArticleUpdate(
+                    resolution="执行 `redis-cli config set maxmemory 4gb`", change_note="补充解决方案"
+                ),
+                ENGINEER_REVIEWER,
+            )
         with services.db.session(write=False) as session:
             article = service.get_visible(session, slug, REVIEWER)
             versions = service.list_versions(session, article)
             assert [(v.version, v.author, v.change_note) for v in versions] == [
-                (2, "审核员乙", "补充解决方案"), (1, "审核员", "创建"),
+                (2, "审核员乙", "补充解决方案"),
+                (1, "审核员", "创建"),
             ]
             diff = service.diff_versions(session, article, 1, 2)
         assert "+## 解决方案" in diff
@@ -90,7 +102,9 @@ class TestVersions:
         with services.db.session() as session:
             service.update_article(session, slug, ArticleUpdate(title="第二版", expected_version=1), REVIEWER)
         with pytest.raises(Conflict), services.db.session() as session:
-            service.update_article(session, slug, ArticleUpdate(title="基于旧版的修改", expected_version=1), REVIEWER)
+            service.update_article(
+                session, slug, ArticleUpdate(title="基于旧版的修改", expected_version=1), REVIEWER
+            )
         with services.db.session(write=False) as session:
             assert service.get_visible(session, slug, REVIEWER).title == "第二版"
 
