@@ -17,7 +17,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bench import breakdown, profiling, report
+from bench import breakdown, experiments, profiling, report
 from bench.corpus import SourceArticle, load_corpus
 from bench.scenarios import Options, SizeResult, run_size
 
@@ -41,6 +41,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile-articles", type=int, default=2000, help="articles in the profiled rebuild")
     parser.add_argument("--profile-searches", type=int, default=50, help="searches under cProfile")
     parser.add_argument("--breakdown-searches", type=int, default=210, help="searches in the timer breakdown")
+    parser.add_argument("--no-experiments", action="store_true", help="skip the measured what-ifs")
     parser.add_argument("--no-profile", action="store_true", help="skip the 'where the time goes' section")
     parser.add_argument("--workdir", type=Path, default=None, help="where data dirs go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the data dirs afterwards")
@@ -68,7 +69,7 @@ def where_the_time_goes(
     log.info("profiling %d searches", args.profile_searches)
     result.sections.append(profiling.profile_searches(data_dir, args.profile_searches, small))
     log.info("timing a rebuild and %d searches without a profiler", args.breakdown_searches)
-    result.breakdowns.append(breakdown.rebuild_breakdown(data_dir))
+    result.breakdowns.append(breakdown.rebuild_breakdown(data_dir, workdir))
     result.breakdowns.append(breakdown.search_breakdown(data_dir, args.breakdown_searches, small))
     if largest is not None and largest[0] > args.profile_articles:
         big = f"{largest[0]:,} articles"
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     started_at = datetime.now()
+    machine = report.machine_info()
     started = time.perf_counter()
     options = Options(
         repetitions=args.repetitions,
@@ -99,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     results: list[SizeResult] = []
     profile: profiling.ProfileResult | None = None
+    what_ifs: list[experiments.Experiment] = []
     try:
         for size in args.sizes:
             results.append(run_size(size, corpus, workdir, options))
@@ -108,6 +111,19 @@ def main(argv: list[str] | None = None) -> int:
             profile = where_the_time_goes(
                 args, corpus, workdir, (largest.size, workdir / f"size-{largest.size}" / "data")
             )
+        if not args.no_experiments:
+            smallest, largest = min(results, key=lambda r: r.size), max(results, key=lambda r: r.size)
+            log.info("what-if: index without positions at %d articles", smallest.size)
+            what_ifs.append(experiments.positions_experiment(workdir / f"size-{smallest.size}" / "data", workdir))
+            big_dir, big = workdir / f"size-{largest.size}" / "data", f"{largest.size:,} articles"
+            log.info("what-if: highlighting fast path at %s", big)
+            what_ifs.append(experiments.highlight_experiment(big_dir, args.breakdown_searches, big))
+            log.info("what-if: searches without facets at %s", big)
+            what_ifs.append(experiments.facets_experiment(big_dir, args.breakdown_searches, big))
+            log.info("what-if: one index segment at %s", big)
+            what_ifs.append(experiments.segments_experiment(big_dir, workdir, args.breakdown_searches, big))
+            for what_if in what_ifs:
+                log.info("what-if result: %s", what_if)
     finally:
         if args.keep:
             log.info("data kept in %s", workdir)
@@ -121,10 +137,11 @@ def main(argv: list[str] | None = None) -> int:
         corpus=args.corpus,
         corpus_articles=len(corpus),
         options=options,
-        machine=report.machine_info(),
+        machine=machine,
         started=started_at,
         total_seconds=time.perf_counter() - started,
         notes=notes,
+        what_ifs=what_ifs,
     )
     report.write_report(text, args.out)
     log.info("wrote %s", args.out)

@@ -1,13 +1,14 @@
 """Profiler-free breakdowns: wall-clock timers wrapped around a few functions (in this process only).
 
 cProfile multiplies the cost of call-heavy pure-Python code (Whoosh, jieba) several times over, so its shares
-are skewed. Here a handful of coarse functions are wrapped with perf_counter timers (a microsecond per call),
-and the analysis cost of a rebuild is measured by running the analyzers alone over the same field values.
+are skewed. Here a handful of coarse search functions are wrapped with perf_counter timers (a microsecond per
+call), and an index build is split into its steps, with the analyzers also run alone over the same fields.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.indexbuild import document_fields_function, load_documents, write_index
 from bench.measure import stopwatch
 from bench.queries import QUERIES, query_plan
 from bench.scenarios import bench_env, use_env
@@ -48,6 +50,7 @@ class Breakdown:
     title: str
     total_seconds: float
     operations: int
+    cpu_seconds: float = 0.0
     rows: list[tuple[str, float, int]] = field(default_factory=list)  # (label, seconds, calls)
 
 
@@ -78,62 +81,54 @@ def _wrap(original: Callable[..., Any], timer: Timer, iterates: bool) -> Callabl
 
 @contextmanager
 def instrumented(targets: list[Target]) -> Iterator[list[Timer]]:
-    """Wrap every target with a timer for the duration of the block, then restore the originals."""
-    timers = [Timer(target.label) for target in targets]
-    originals = [getattr(target.owner, target.attribute) for target in targets]
+    """Wrap every target that exists with a timer for the duration of the block, then restore the originals."""
+    present = [target for target in targets if callable(getattr(target.owner, target.attribute, None))]
+    timers = [Timer(target.label) for target in present]
+    originals = [getattr(target.owner, target.attribute) for target in present]
     try:
-        for target, timer, original in zip(targets, timers, originals, strict=True):
+        for target, timer, original in zip(present, timers, originals, strict=True):
             setattr(target.owner, target.attribute, _wrap(original, timer, target.iterates))
         yield timers
     finally:
-        for target, original in zip(targets, originals, strict=True):
+        for target, original in zip(present, originals, strict=True):
             setattr(target.owner, target.attribute, original)
 
 
 # --- rebuild ---------------------------------------------------------------------------------------------
 
 
-def rebuild_breakdown(data_dir: Path) -> Breakdown:
-    """Rebuild ``data_dir``'s index once with timers, then time the analyzers alone on the same fields."""
-    from whoosh.writing import SegmentWriter
-
+def rebuild_breakdown(data_dir: Path, workdir: Path) -> Breakdown:
+    """A single-process build of ``data_dir``'s articles step by step, plus the analyzers alone."""
     from indexer import analysis
-    from indexer import index as index_module
-    from kb.config import Settings
-    from kb.context import build_services
-    from kb.search import indexing
 
-    use_env(bench_env(data_dir))
-    services = build_services(Settings())
-    targets = [
-        Target(indexing, "_all_documents", "reading articles from SQLite (ORM → IndexableDocument)", True),
-        Target(index_module, "document_fields", "document_fields (incl. markdown → snippet text)"),
-        Target(SegmentWriter, "add_document", "Whoosh add_document (analysis + in-memory postings)"),
-        Target(SegmentWriter, "commit", "Whoosh commit (sort + write postings, optimize)"),
-    ]
-    try:
-        with instrumented(targets) as timers, stopwatch() as total:
-            health = indexing.rebuild(services.db, services.index)
-        documents = [index_module.document_fields(doc) for doc in indexing._all_documents(services.db)]
-    finally:
-        services.close()
+    total_cpu = time.process_time()
+    with stopwatch() as reading:
+        documents = load_documents(data_dir)
+    document_fields = document_fields_function()
+    with stopwatch() as converting:
+        values = [document_fields(doc) for doc in documents]
+    target = workdir / "breakdown-index"
+    shutil.rmtree(target, ignore_errors=True)
+    build = write_index(target, values)
+    shutil.rmtree(target, ignore_errors=True)
+    total_cpu = time.process_time() - total_cpu
     words = analysis.chinese_analyzer()
     grams = analysis.bigram_analyzer()
     word_fields = ("title", "symptoms", "tags_text", "body")
-    with stopwatch() as analysis_total:
-        for fields in documents:
+    with stopwatch() as analysing:
+        for fields in values:
             for name in word_fields:
                 for _token in words(fields[name], positions=True, mode="index"):
                     pass
             for _token in grams(fields["ngram"], mode="index"):
                 pass
     with stopwatch() as bigram_only:
-        for fields in documents:
+        for fields in values:
             for _token in grams(fields["ngram"], mode="index"):
                 pass
     normalized: list[str] = []
     with stopwatch() as normalize_only:
-        for fields in documents:
+        for fields in values:
             normalized.extend(analysis.normalize(fields[name]) for name in word_fields)
     segmenter = analysis._jieba()
     with stopwatch() as jieba_only:
@@ -141,27 +136,24 @@ def rebuild_breakdown(data_dir: Path) -> Breakdown:
             for run in _HAN_RUN.findall(text):
                 for _word in segmenter.tokenize(run, mode="search"):
                     pass
-    result = Breakdown(
-        f"Full rebuild of {health.doc_count:,} articles (no profiler)", total.elapsed, health.doc_count
-    )
-    by_label = {timer.label: timer for timer in timers}
-    for timer in timers:
-        result.rows.append((timer.label, timer.seconds, timer.calls))
-        if timer.label.startswith("Whoosh add_document"):
-            result.rows.append(
-                (
-                    "  analysis alone: jieba word fields + bigram field (separate pass)",
-                    analysis_total.elapsed,
-                    0,
-                )
-            )
-            result.rows.append(("    normalize (NFKC + OpenCC) alone", normalize_only.elapsed, 0))
-            result.rows.append(("    jieba search-mode segmentation alone", jieba_only.elapsed, 0))
-            result.rows.append(("    bigram tokenizer alone", bigram_only.elapsed, 0))
-            rest = by_label[timer.label].seconds - analysis_total.elapsed
-            result.rows.append(
-                ("  the rest of add_document (Whoosh formats, posting pool, stored fields)", rest, 0)
-            )
+    total = reading.elapsed + converting.elapsed + build.total
+    count = len(documents)
+    result = Breakdown(f"Single-process index build of {count:,} articles (no profiler)", total, count, total_cpu)
+    result.rows = [
+        ("reading articles from SQLite (ORM → IndexableDocument)", reading.elapsed, 0),
+        ("document_fields (incl. markdown → snippet text)", converting.elapsed, 0),
+        ("Whoosh add_document × N (analysis + in-memory postings)", build.add_seconds, 0),
+        ("  analysis alone: jieba word fields + bigram field (separate pass)", analysing.elapsed, 0),
+        ("    normalize (NFKC + OpenCC) alone", normalize_only.elapsed, 0),
+        ("    jieba search-mode segmentation alone", jieba_only.elapsed, 0),
+        ("    bigram tokenizer alone", bigram_only.elapsed, 0),
+        (
+            "  the rest of add_document (Whoosh formats, posting pool, stored fields)",
+            build.add_seconds - analysing.elapsed,
+            0,
+        ),
+        ("Whoosh commit (sort + write postings, optimize)", build.commit_seconds, 0),
+    ]
     return result
 
 
@@ -204,12 +196,14 @@ def search_breakdown(data_dir: Path, count: int, label: str) -> Breakdown:
                 service.build_request(services.settings, principal, query),
                 principal,
             )
+        cpu = time.process_time()
         with instrumented(targets) as timers, stopwatch() as total:
             for query in plan:
                 request = service.build_request(services.settings, principal, query)
                 service.search(services.searcher, services.db, request, principal)
+        cpu = time.process_time() - cpu
     finally:
         services.close()
-    result = Breakdown(f"{count} searches against {label} (no profiler, in process)", total.elapsed, count)
+    result = Breakdown(f"{count} searches against {label} (no profiler, in process)", total.elapsed, count, cpu)
     result.rows = [(timer.label, timer.seconds, timer.calls) for timer in timers]
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -87,3 +88,9 @@ def rate(count: int, seconds: float) -> float:
 def ms(seconds: float) -> float:
     """Seconds to milliseconds."""
     return seconds * 1000.0
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished (reaped) child processes."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system

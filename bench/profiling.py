@@ -5,7 +5,9 @@ from __future__ import annotations
 import cProfile
 import inspect
 import logging
+import math
 import pstats
+import shutil
 import sys
 import sysconfig
 from collections import defaultdict
@@ -16,6 +18,7 @@ from typing import Any
 
 from bench.breakdown import Breakdown
 from bench.corpus import SourceArticle, replicate, write_jsonl
+from bench.indexbuild import document_fields_function, load_documents, write_index
 from bench.measure import stopwatch
 from bench.queries import QUERIES, query_plan
 from bench.scenarios import bench_env, use_env
@@ -136,8 +139,10 @@ def _code_key(function: Callable[..., Any]) -> FuncKey:
     return (code.co_filename, code.co_firstlineno, code.co_name)
 
 
-def cumulative(stats: pstats.Stats, function: Callable[..., Any]) -> float:
-    """Cumulative seconds spent in ``function`` (and its callees)."""
+def cumulative(stats: pstats.Stats, function: Callable[..., Any] | None) -> float:
+    """Cumulative seconds spent in ``function`` (and its callees); NaN when it does not exist (any more)."""
+    if function is None:
+        return math.nan
     entry = stats.stats.get(_code_key(function))  # type: ignore[attr-defined]
     return float(entry[3]) if entry else 0.0
 
@@ -164,7 +169,7 @@ def _section(
     profile: cProfile.Profile,
     wall: float,
     operations: int,
-    keys: Sequence[tuple[str, Callable[..., Any]]],
+    keys: Sequence[tuple[str, Callable[..., Any] | None]],
 ) -> ProfileSection:
     stats = pstats.Stats(profile, stream=sys.stderr)
     total = float(stats.total_tt)  # type: ignore[attr-defined]
@@ -181,18 +186,16 @@ def _section(
 # --- the profiled activities -----------------------------------------------------------------------------
 
 
-def _rebuild_keys() -> list[tuple[str, Callable[..., Any]]]:
+def _rebuild_keys() -> list[tuple[str, Callable[..., Any] | None]]:
     import jieba
     from whoosh.writing import SegmentWriter
 
     from indexer import analysis, highlight
-    from indexer.index import SearchIndex, document_fields
     from kb.search import indexing
 
     return [
-        ("SearchIndex.rebuild (everything)", SearchIndex.rebuild),
-        ("reading articles from SQLite (_all_documents incl. ORM)", indexing._all_documents),
-        ("document_fields (markdown→plain text for snippets)", document_fields),
+        ("reading articles from SQLite (_all_documents incl. ORM)", getattr(indexing, "_all_documents", None)),
+        ("document_fields (markdown→plain text for snippets)", document_fields_function()),
         ("  highlight.plain_text", highlight.plain_text),
         ("SegmentWriter.add_document (analysis + posting buffers)", SegmentWriter.add_document),
         ("  JiebaTokenizer.__call__ (word fields, whole pipeline)", analysis.JiebaTokenizer.__call__),
@@ -203,7 +206,12 @@ def _rebuild_keys() -> list[tuple[str, Callable[..., Any]]]:
     ]
 
 
-def _search_keys() -> list[tuple[str, Callable[..., Any]]]:
+def _maybe(owner: Any, name: str) -> Callable[..., Any] | None:
+    function = getattr(owner, name, None)
+    return function if callable(function) else None
+
+
+def _search_keys() -> list[tuple[str, Callable[..., Any] | None]]:
     from whoosh.searching import Hit, Results
     from whoosh.searching import Searcher as WhooshSearcher
 
@@ -213,26 +221,27 @@ def _search_keys() -> list[tuple[str, Callable[..., Any]]]:
     from kb.search import service
 
     return [
-        ("kb.search.service.search (everything)", service.search),
-        ("SearchIndex.searcher (refresh check)", SearchIndex.searcher),
-        ("analysis.query_concepts (query analysis)", analysis.query_concepts),
-        ("Searcher._tiers (min-should-match docs_for_query)", isearch.Searcher._tiers),
+        ("kb.search.service.search (everything)", _maybe(service, "search")),
+        ("SearchIndex.searcher (refresh check)", _maybe(SearchIndex, "searcher")),
+        ("analysis.query_concepts (query analysis)", _maybe(analysis, "query_concepts")),
+        ("Searcher._tiers (min-should-match docs_for_query)", _maybe(isearch.Searcher, "_tiers")),
         ("whoosh Searcher.search (matching + scoring + facet collection)", WhooshSearcher.search),
         ("whoosh Results.__len__ (exact total count)", Results.__len__),
-        ("Searcher._result (hits, snippets, facets)", isearch.Searcher._result),
+        ("Searcher._result (hits, snippets, facets)", _maybe(isearch.Searcher, "_result")),
         ("  whoosh Hit.fields (stored fields)", Hit.fields),
-        ("  highlight.highlight (snippet + title)", highlight.highlight),
-        ("  highlight.matched_terms", highlight.matched_terms),
-        ("    analysis.normalize_with_offsets", analysis.normalize_with_offsets),
-        ("  _facets (group counts)", isearch._facets),
-        ("Searcher._did_you_mean (zero-result spelling)", isearch.Searcher._did_you_mean),
+        ("  highlight.highlight (snippet + title)", _maybe(highlight, "highlight")),
+        ("  highlight.matched_terms", _maybe(highlight, "matched_terms")),
+        ("    analysis.normalize_with_offsets", _maybe(highlight, "normalize_with_offsets")),
+        ("  _facets (group counts)", _maybe(isearch, "_facets")),
+        ("Searcher._did_you_mean (zero-result spelling)", _maybe(isearch.Searcher, "_did_you_mean")),
     ]
 
 
-def profile_rebuild(
-    articles: Sequence[SourceArticle], size: int, workdir: Path
-) -> tuple[ProfileSection, Path]:
-    """Import ``size`` articles (not profiled), then profile one full rebuild; returns the data dir too."""
+def profile_rebuild(articles: Sequence[SourceArticle], size: int, workdir: Path) -> tuple[ProfileSection, Path]:
+    """Import ``size`` articles and build their index (not profiled), then profile a single-process build.
+
+    Returns the data dir too, for the search profiles.
+    """
     from kb.article import importer
     from kb.config import Settings
     from kb.context import build_services
@@ -246,14 +255,19 @@ def profile_rebuild(
     services = build_services(Settings())
     try:
         importer.import_files(services.db, [jsonl], actor="bench")
-        profile = cProfile.Profile()
-        with stopwatch() as watch:
-            profile.enable()
-            indexing.rebuild(services.db, services.index)
-            profile.disable()
+        indexing.rebuild(services.db, services.index)
     finally:
         services.close()
-    title = f"Full rebuild of {size:,} articles"
+    document_fields = document_fields_function()
+    target = workdir / f"profile-{size}" / "single-process-index"
+    profile = cProfile.Profile()
+    with stopwatch() as watch:
+        profile.enable()
+        documents = load_documents(data_dir)
+        write_index(target, [document_fields(doc) for doc in documents])
+        profile.disable()
+    shutil.rmtree(target, ignore_errors=True)
+    title = f"Single-process index build of {size:,} articles"
     return _section(title, profile, watch.elapsed, size, _rebuild_keys()), data_dir
 
 

@@ -104,9 +104,7 @@ def _noisy(text: str, rng: random.Random) -> str:
     return "".join(chars)
 
 
-def tickets(
-    articles: Sequence[SourceArticle], count: int, *, body_chars: int = 600, seed: int = 11
-) -> list[Ticket]:
+def tickets(articles: Sequence[SourceArticle], count: int, *, body_chars: int = 600, seed: int = 11) -> list[Ticket]:
     """``count`` tickets: a corpus title, and the first ~``body_chars`` of its body with some noise."""
     rng = random.Random(seed)
     chosen = [articles[rng.randrange(len(articles))] for _ in range(count)]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
+import math
 import os
 import random
 import sqlite3
@@ -16,7 +19,7 @@ import httpx
 
 from bench import server as srv
 from bench.corpus import SourceArticle, replica_slug, replicate, write_jsonl
-from bench.measure import Summary, ms, rate, stopwatch, summarize
+from bench.measure import Summary, cpu_seconds, ms, rate, stopwatch, summarize
 from bench.queries import QUERIES, Ticket, query_plan, tickets
 
 log = logging.getLogger("bench")
@@ -47,6 +50,7 @@ class LatencyPhase:
     server_took_ms: Summary | None = None
     queries: int = 0
     queries_with_hits: int = 0
+    server_cpu_ms: float = math.nan  # server CPU time (user + system) per request
 
     @property
     def per_second(self) -> float:
@@ -70,9 +74,13 @@ class SizeResult:
 
     size: int
     import_seconds: float = 0.0
+    import_cpu_seconds: float = 0.0
     imported: int = 0
     import_problems: int = 0
     rebuild_seconds: float = 0.0
+    rebuild_cpu_seconds: float = 0.0
+    segments_after_rebuild: int = 0
+    segments_at_end: int = 0
     index_documents: int = 0
     index_bytes: int = 0
     database_bytes: int = 0
@@ -84,6 +92,7 @@ class SizeResult:
     suggestions: LatencyPhase | None = None
     change: ChangePhase | None = None
     baseline: LatencyPhase | None = None
+    load_average: list[float] = field(default_factory=list)  # 1-minute load at start, after HTTP, at end
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -119,6 +128,22 @@ def directory_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def segment_count(data_dir: Path) -> int:
+    """Segments in the index generation ``data_dir`` currently points at (0 when there is none)."""
+    from whoosh import index as whoosh_index
+
+    pointer = data_dir / "index" / "CURRENT"
+    try:
+        generation = json.loads(pointer.read_text(encoding="utf-8"))["generation"]
+    except (OSError, ValueError, KeyError):
+        return 0
+    ix = whoosh_index.open_dir(str(data_dir / "index" / generation))
+    try:
+        return len(ix._segments())
+    finally:
+        ix.close()
+
+
 def _progress_logger(label: str, total: int, every: int = 5000) -> Callable[[int], None]:
     done = 0
     next_report = every
@@ -150,19 +175,23 @@ def import_and_index(result: SizeResult, articles: Sequence[SourceArticle], data
     settings = Settings()
     services = build_services(settings)
     try:
+        cpu = cpu_seconds()
         with stopwatch() as watch:
             report = importer.import_files(
                 services.db, [jsonl], actor="bench", progress=_progress_logger("import", written)
             )
         result.import_seconds = watch.elapsed
+        result.import_cpu_seconds = cpu_seconds() - cpu
         result.imported = report.imported
         result.import_problems = len(report.problems)
         for problem in report.problems[:5]:
             result.notes.append(f"import problem: {problem}")
         log.info("  imported %d in %.1f s (%.0f/s)", report.imported, watch.elapsed, result.import_rate)
+        cpu = cpu_seconds()
         with stopwatch() as watch:
             health = indexing.rebuild(services.db, services.index)
         result.rebuild_seconds = watch.elapsed
+        result.rebuild_cpu_seconds = cpu_seconds() - cpu
         result.index_documents = health.doc_count
         log.info(
             "  rebuilt index: %d docs in %.1f s (%.0f/s)",
@@ -173,6 +202,7 @@ def import_and_index(result: SizeResult, articles: Sequence[SourceArticle], data
     finally:
         services.close()
     result.index_bytes = directory_bytes(settings.index_dir)
+    result.segments_after_rebuild = segment_count(data_dir)
     result.database_bytes = sum(directory_bytes(p) for p in data_dir.glob("kb.sqlite3*"))
 
 
@@ -183,7 +213,9 @@ def _client(server: srv.Server, token: str) -> httpx.Client:
     return httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=120.0)
 
 
-def http_search(client: httpx.Client, queries: Sequence[str], options: Options) -> LatencyPhase:
+def http_search(
+    client: httpx.Client, queries: Sequence[str], options: Options, server_cpu: Callable[[], float]
+) -> LatencyPhase:
     """Warm-up rounds, then each query ``repetitions`` times, one request at a time on a keep-alive client."""
     for query in query_plan(queries, options.warmup_rounds, seed=3):
         client.get("/api/v1/search", params={"q": query})
@@ -192,6 +224,7 @@ def http_search(client: httpx.Client, queries: Sequence[str], options: Options) 
     took: list[float] = []
     with_hits: set[str] = set()
     errors = 0
+    cpu_before = server_cpu()
     with stopwatch() as total:
         for query in plan:
             started = time.perf_counter()
@@ -204,6 +237,7 @@ def http_search(client: httpx.Client, queries: Sequence[str], options: Options) 
             took.append(float(body["took_ms"]))
             if body["total"] > 0:
                 with_hits.add(query)
+    cpu_ms = ms(server_cpu() - cpu_before) / len(plan)
     return LatencyPhase(
         summarize(latencies),
         len(plan),
@@ -212,10 +246,13 @@ def http_search(client: httpx.Client, queries: Sequence[str], options: Options) 
         summarize(took),
         len(set(queries)),
         len(with_hits),
+        cpu_ms,
     )
 
 
-def http_suggestions(client: httpx.Client, ticket_list: Sequence[Ticket]) -> LatencyPhase:
+def http_suggestions(
+    client: httpx.Client, ticket_list: Sequence[Ticket], server_cpu: Callable[[], float]
+) -> LatencyPhase:
     """POST /api/v1/suggestions with ticket-length text; a few warm-up requests first."""
     for ticket in ticket_list[:5]:
         client.post("/api/v1/suggestions", json={"title": ticket.title, "description": ticket.description})
@@ -223,6 +260,7 @@ def http_suggestions(client: httpx.Client, ticket_list: Sequence[Ticket]) -> Lat
     took: list[float] = []
     errors = 0
     with_hits = 0
+    cpu_before = server_cpu()
     with stopwatch() as total:
         for ticket in ticket_list:
             started = time.perf_counter()
@@ -236,6 +274,7 @@ def http_suggestions(client: httpx.Client, ticket_list: Sequence[Ticket]) -> Lat
             body: dict[str, Any] = response.json()
             took.append(float(body["took_ms"]))
             with_hits += bool(body["hits"])
+    cpu_ms = ms(server_cpu() - cpu_before) / len(ticket_list)
     return LatencyPhase(
         summarize(latencies),
         len(ticket_list),
@@ -244,6 +283,7 @@ def http_suggestions(client: httpx.Client, ticket_list: Sequence[Ticket]) -> Lat
         summarize(took),
         len(ticket_list),
         with_hits,
+        cpu_ms,
     )
 
 
@@ -298,7 +338,8 @@ def run_http(
         reviewer_token = srv.create_token(env, REPO_ROOT, role="reviewer", name="bench-reviewer")
         result.rss_ready_bytes = srv.rss_bytes(server.pid)
         with _client(server, viewer_token) as viewer, _client(server, reviewer_token) as reviewer:
-            result.search = http_search(viewer, QUERIES, options)
+            server_cpu = functools.partial(srv.cpu_seconds, server.pid)
+            result.search = http_search(viewer, QUERIES, options, server_cpu)
             result.rss_after_queries_bytes = srv.rss_bytes(server.pid)
             log.info(
                 "  search: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, %.1f req/s",
@@ -307,7 +348,7 @@ def run_http(
                 result.search.latency_ms.p99,
                 result.search.per_second,
             )
-            result.suggestions = http_suggestions(viewer, tickets(articles, options.suggestions))
+            result.suggestions = http_suggestions(viewer, tickets(articles, options.suggestions), server_cpu)
             log.info(
                 "  suggestions: p50 %.1f ms, p95 %.1f ms",
                 result.suggestions.latency_ms.p50,
@@ -315,9 +356,7 @@ def run_http(
             )
             rng = random.Random(result.size)
             originals = min(result.size, len(articles))
-            slugs = [
-                replica_slug(articles[i].id, 0) for i in rng.sample(range(originals), options.change_samples)
-            ]
+            slugs = [replica_slug(articles[i].id, 0) for i in rng.sample(range(originals), options.change_samples)]
             result.change = change_to_searchable(reviewer, viewer, slugs, options)
             log.info(
                 "  change→searchable: p50 %.3f s, p95 %.3f s (%d timeouts)",
@@ -356,9 +395,7 @@ def like_baseline(database: Path, queries: Sequence[str], options: Options) -> L
                     with_hits.add(query)
     finally:
         connection.close()
-    return LatencyPhase(
-        summarize(latencies), len(plan), total.elapsed, 0, None, len(set(queries)), len(with_hits)
-    )
+    return LatencyPhase(summarize(latencies), len(plan), total.elapsed, 0, None, len(set(queries)), len(with_hits))
 
 
 # --- one size --------------------------------------------------------------------------------------------
@@ -372,9 +409,13 @@ def run_size(size: int, articles: Sequence[SourceArticle], workdir: Path, option
     use_env(env)
     result = SizeResult(size=size)
     log.info("size %d: data dir %s", size, data_dir)
+    result.load_average.append(os.getloadavg()[0])
     import_and_index(result, articles, data_dir)
     run_http(result, articles, env, data_dir, options)
+    result.load_average.append(os.getloadavg()[0])
+    result.segments_at_end = segment_count(data_dir)
     result.baseline = like_baseline(data_dir / "kb.sqlite3", QUERIES, options)
+    result.load_average.append(os.getloadavg()[0])
     log.info(
         "  LIKE baseline: p50 %.1f ms, p95 %.1f ms",
         result.baseline.latency_ms.p50,

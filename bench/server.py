@@ -59,9 +59,7 @@ def start_server(env: dict[str, str], cwd: Path, log_path: Path, *, timeout: flo
     port = free_port()
     log_handle = open(log_path, "wb")  # noqa: SIM115 (closed by stop_server; outlives this function)
     started = time.perf_counter()
-    process = subprocess.Popen(
-        server_command(port), cwd=cwd, env=env, stdout=log_handle, stderr=subprocess.STDOUT
-    )
+    process = subprocess.Popen(server_command(port), cwd=cwd, env=env, stdout=log_handle, stderr=subprocess.STDOUT)
     server = Server(process, port, log_path, log_handle)
     deadline = started + timeout
     with httpx.Client(base_url=server.base_url, timeout=5.0) as client:
@@ -120,3 +118,9 @@ def rss_bytes(pid: int) -> int:
         except psutil.NoSuchProcess:
             continue
     return int(total)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)

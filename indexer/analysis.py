@@ -147,14 +147,16 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
 
 _segmenter_lock = threading.Lock()
 _segmenter: Any = None
+_cache_dir: Path | None = None
 
 
 def initialize(cache_dir: Path | None = None) -> None:
     """Load jieba once per process, with its cache file in ``cache_dir`` and our user dictionary."""
-    global _segmenter
+    global _segmenter, _cache_dir
     with _segmenter_lock:
         if _segmenter is not None:
             return
+        _cache_dir = cache_dir
         jieba.setLogLevel(logging.WARNING)
         tokenizer = jieba.Tokenizer()
         if cache_dir is not None:
@@ -164,6 +166,11 @@ def initialize(cache_dir: Path | None = None) -> None:
         tokenizer.initialize()
         tokenizer.load_userdict(str(user_dictionary_path()))
         _segmenter = tokenizer
+
+
+def cache_dir() -> Path | None:
+    """Where this process keeps the jieba cache (worker processes reuse it)."""
+    return _cache_dir
 
 
 def is_initialized() -> bool:

@@ -28,10 +28,10 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.query import Every
 
-from indexer import analysis
+from indexer import analysis, bulk
 from indexer.documents import IndexableDocument
-from indexer.highlight import plain_text
-from indexer.schema import NGRAM_SOURCE_LIMIT, build_schema, schema_version
+from indexer.fields import document_fields
+from indexer.schema import schema_version
 
 ENGINE_NAME = "whoosh"
 
@@ -83,27 +83,6 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def document_fields(doc: IndexableDocument) -> dict[str, Any]:
-    """The Whoosh field values of one document."""
-    tags = ",".join(tag.replace(",", " ") for tag in doc.tags)
-    ngram_source = " ".join([doc.title, doc.symptoms, " ".join(doc.tags), doc.body[:NGRAM_SOURCE_LIMIT]])
-    snippet_source = plain_text("\n".join(part for part in (doc.symptoms, doc.body) if part))
-    return {
-        "slug": doc.slug,
-        "title": doc.title,
-        "symptoms": doc.symptoms,
-        "tags_text": " ".join(doc.tags),
-        "body": doc.body,
-        "ngram": ngram_source,
-        "tags": tags,
-        "category": doc.category or "",
-        "status": doc.status,
-        "author": doc.author or "",
-        "snippet_source": snippet_source[:6000],
-        "updated_at": doc.updated_at.isoformat(),
-    }
 
 
 class SearchIndex:
@@ -283,6 +262,7 @@ class SearchIndex:
         documents: Iterable[IndexableDocument],
         position: int,
         progress: Callable[[int], None] | None = None,
+        workers: int | None = None,
     ) -> IndexHealth:
         """Build a fresh generation from ``documents`` and swap it in atomically; searches keep answering."""
         analysis.initialize()
@@ -290,20 +270,7 @@ class SearchIndex:
         gen_dir = self.root / generation
         gen_dir.mkdir(parents=True)
         try:
-            ix = whoosh_index.create_in(str(gen_dir), build_schema())
-            writer = ix.writer(limitmb=256)
-            count = 0
-            try:
-                for doc in documents:
-                    writer.add_document(**document_fields(doc))
-                    count += 1
-                    if progress is not None:
-                        progress(1)
-            except BaseException:
-                writer.cancel()
-                raise
-            writer.commit(optimize=True)
-            ix.close()
+            bulk.build(gen_dir, list(documents), workers=workers, progress=progress)
             _write_json_atomically(
                 gen_dir / "state.json", {"schema_version": schema_version(), "position": position}
             )

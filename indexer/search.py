@@ -183,7 +183,9 @@ class Searcher:
             for query in subqueries:
                 hits_per_doc.update(set(searcher.docs_for_query(query)) & permitted)
             docs = {doc for doc, count in hits_per_doc.items() if count >= minimum}
-            yield Or(subqueries), docs
+            # Whoosh treats an empty allow-set as "no filter": never pass one, it would bypass permissions.
+            if docs:
+                yield Or(subqueries), docs
         yield Or(subqueries), allowed
 
     def _result(

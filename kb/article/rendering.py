@@ -67,7 +67,10 @@ SECTION_TITLES = (
 def render_markdown(text: str) -> str:
     """Safe HTML for untrusted Markdown: no scripts, no event handlers, only http/https/mailto/relative links."""
     raw = markdown.markdown(
-        text or "", extensions=["fenced_code", "tables", "sane_lists"], output_format="html"
+        text or "",
+        extensions=["fenced_code", "tables", "sane_lists"],
+        extension_configs={"tables": {"use_align_attribute": True}},
+        output_format="html",
     )
     return str(
         nh3.clean(

@@ -1,8 +1,8 @@
 """End-to-end fixtures: the real service in a subprocess, tokens from the real CLI, headless Chromium.
 
 One service (and one browser) is shared by the whole e2e session: starting it imports the 64 articles of
-``content/``, which is the slow part. Tests that change state use their own articles, except that
-``e2e-draft-vpn`` (created here) stays a draft for the whole session.
+``content/``, which is the slow part. Tests that publish or attack create their own articles, so that
+``e2e-draft-vpn`` (created here) stays a draft for the whole session and the order of tests does not matter.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
 CONTENT_ARTICLES = len(list((REPO / "content").glob("*.md")))
@@ -193,18 +194,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     server = LiveServer(base_url=f"http://127.0.0.1:{port}", env=_service_env(data_dir, port),
                         data_dir=data_dir, log_path=data_dir.parent / "service.log")
 
-    # First start: imports content/. Then restart on the same data dir before testing, because a search
-    # thread that opened the index while it was still empty (here: /readyz polled before the first-start
-    # import was indexed) fails with HTTP 500 on every later search -- a product bug in
-    # indexer/index.py SearchIndex.searcher() (Whoosh cannot refresh a searcher over an EmptyReader).
-    # Remove the restart once that is fixed; the restart also checks that the data survives one.
     process = _start(server, port)
     try:
-        _wait_ready(server, process, min_documents=CONTENT_ARTICLES)
-    finally:
-        _stop(process)
-    process = _start(server, port)
-    try:
+        # Ready, and the first-start import of content/ is searchable (the import is indexed asynchronously).
         _wait_ready(server, process, min_documents=CONTENT_ARTICLES)
         server.tokens = _create_tokens(server.env)
         server.create_article("reviewer", DRAFT)
@@ -218,15 +210,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     """Headless Debian Chromium driven by Playwright (skipped without it, unless CI is set)."""
     if shutil.which(str(CHROMIUM)) is None:
         reason = f"{CHROMIUM} not found: install Debian's chromium package to run the browser tests"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
     playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(
@@ -240,15 +230,15 @@ def browser() -> Iterator[Any]:
         playwright.stop()
 
 
-NewContext = Callable[..., Any]
+NewContext = Callable[..., BrowserContext]
 
 
 @pytest.fixture
-def new_context(browser: Any, live_server: LiveServer) -> Iterator[NewContext]:
+def new_context(browser: Browser, live_server: LiveServer) -> Iterator[NewContext]:
     """Factory of fresh browser contexts (own cookies) on the service; all closed after the test."""
-    contexts: list[Any] = []
+    contexts: list[BrowserContext] = []
 
-    def make(**options: Any) -> Any:
+    def make(**options: Any) -> BrowserContext:
         context = browser.new_context(base_url=live_server.base_url, locale="zh-CN", **options)
         context.set_default_timeout(BROWSER_TIMEOUT_MS)
         contexts.append(context)
@@ -259,7 +249,7 @@ def new_context(browser: Any, live_server: LiveServer) -> Iterator[NewContext]:
         context.close()
 
 
-def login(context: Any, token: str) -> Any:
+def login(context: BrowserContext, token: str) -> Page:
     """Sign in through the /login form (token typed into the password field); returns the page."""
     page = context.new_page()
     page.goto("/login")
@@ -272,12 +262,12 @@ def login(context: Any, token: str) -> Any:
 
 
 @pytest.fixture
-def viewer_page(new_context: NewContext, live_server: LiveServer) -> Any:
-    """A page logged in as the viewer."""
+def viewer_page(new_context: NewContext, live_server: LiveServer) -> Page:
+    """A page logged in as the viewer (in its own browser context)."""
     return login(new_context(), live_server.tokens["viewer"])
 
 
 @pytest.fixture
-def reviewer_page(new_context: NewContext, live_server: LiveServer) -> Any:
-    """A page logged in as the reviewer."""
+def reviewer_page(new_context: NewContext, live_server: LiveServer) -> Page:
+    """A page logged in as the reviewer (in its own browser context)."""
     return login(new_context(), live_server.tokens["reviewer"])

@@ -7,11 +7,10 @@ handlers and javascript: URLs, and must not hide a regression in the Markdown sa
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Dialog, Page, expect
 
 from tests.e2e.conftest import LiveServer, NewContext, login
 from tests.kb.article.test_rendering import XSS_PAYLOADS, XSS_TITLE
@@ -71,12 +70,12 @@ def xss_article(live_server: LiveServer) -> str:
 
 
 @pytest.fixture
-def xss_page(new_context: NewContext, live_server: LiveServer) -> tuple[Any, list[str]]:
+def xss_page(new_context: NewContext, live_server: LiveServer) -> tuple[Page, list[str]]:
     """A viewer page (CSP bypassed) and the list of dialog messages it has shown."""
     dialogs: list[str] = []
     page = login(new_context(bypass_csp=True), live_server.tokens["viewer"])
 
-    def on_dialog(dialog: Any) -> None:
+    def on_dialog(dialog: Dialog) -> None:
         dialogs.append(f"{dialog.type}: {dialog.message}")
         dialog.dismiss()
 
@@ -84,7 +83,7 @@ def xss_page(new_context: NewContext, live_server: LiveServer) -> tuple[Any, lis
     return page, dialogs
 
 
-def assert_no_injection(page: Any, root: str) -> None:
+def assert_no_injection(page: Page, root: str) -> None:
     """Nothing executable under ``root`` and no script anywhere in the document."""
     assert page.evaluate(FIND_PROBLEMS, root) == []
     assert page.locator(f"{root} script").count() == 0
@@ -96,7 +95,7 @@ def assert_no_injection(page: Any, root: str) -> None:
 class TestStoredXss:
     """Payloads stored in an article never run, on the article page or in search results."""
 
-    def test_article_page(self, xss_article: str, xss_page: tuple[Any, list[str]]) -> None:
+    def test_article_page(self, xss_article: str, xss_page: tuple[Page, list[str]]) -> None:
         page, dialogs = xss_page
         response = page.goto(f"/articles/{xss_article}")
         assert response is not None and response.status == 200
@@ -117,7 +116,7 @@ class TestStoredXss:
         assert_no_injection(page, "#article-content")
         assert_no_injection(page, "article")
 
-    def test_search_results_page(self, xss_article: str, xss_page: tuple[Any, list[str]]) -> None:
+    def test_search_results_page(self, xss_article: str, xss_page: tuple[Page, list[str]]) -> None:
         page, dialogs = xss_page
         response = page.goto("/?" + urlencode({"q": TERM}))
         assert response is not None and response.status == 200

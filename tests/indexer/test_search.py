@@ -143,3 +143,13 @@ class TestSuggestions:
     def test_suggestions_respect_permissions(self, index: SearchIndex) -> None:
         result = Searcher(index).suggest("VPN 报错 qzxsecret", "", SearchRequest("", limit=5))
         assert "draft-vpn" not in [h.slug for h in result.hits]
+
+
+class TestRelaxedTiersNeverWidenPermissions:
+    def test_a_relaxed_search_with_no_visible_partial_match_does_not_fall_back_to_all_documents(
+        self, index: SearchIndex
+    ) -> None:
+        # Only the draft has all of these words; the minimum-should-match tier finds no visible document,
+        # and an empty allow-set must not turn into "no filter".
+        result = search(index, "VPN 草稿机密词 qzxsecret 泄露")
+        assert "draft-vpn" not in [h.slug for h in result.hits]  # type: ignore[attr-defined]

@@ -175,10 +175,6 @@ class TestOrdinaryMarkdown:
         html = render_markdown("![拓扑图](https://example.com/topology.png)")
         assert '<img alt="拓扑图" src="https://example.com/topology.png">' in html
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "product bug: python-markdown's tables extension emits style=\"text-align: …\", which nh3 strips; "
-        "rendering.py allows th/td align but never asks for it (tables: use_align_attribute=True)"
-    ))
     def test_table_column_alignment_survives(self) -> None:
         html = render_markdown("| 左 | 右 |\n|:---|---:|\n| a | b |\n")
         assert '<th align="left">左</th>' in html and '<td align="right">b</td>' in html, html

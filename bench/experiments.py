@@ -1,0 +1,319 @@
+"""Measured what-ifs for the bottlenecks the profiles point at, run in this process without editing product code.
+
+- Index without positions: the word fields are ``TEXT`` with positions (``phrase=True``), but no query uses
+  phrases; ``phrase=False`` stores only frequencies. Same documents, same analyzers, same writer settings.
+- Highlighting fast path: ``normalize_with_offsets`` folds every character on its own (NFKC + lower) in a
+  Python loop, for up to 6,000 characters per hit, twice per hit. A fold table applied with ``str.translate``
+  gives the same text, and identity offsets whenever every character folds to exactly one character.
+- Segments: a parallel bulk build leaves one segment per worker chunk, and every incremental update commits
+  another small one; each search builds matchers per segment.
+- Facets: every API search counts tags/category/status over all matches (``with_facets=True`` by default),
+  which makes Whoosh collect and score every matching document.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.indexbuild import document_fields_function, load_documents, write_index
+from bench.measure import stopwatch
+from bench.queries import QUERIES, query_plan
+from bench.scenarios import bench_env, segment_count, use_env
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One measured variant."""
+
+    label: str
+    seconds: float
+    index_bytes: int = 0
+    same_results: str = ""
+
+
+@dataclass
+class Experiment:
+    """A what-if with its variants (the first is the code as shipped)."""
+
+    title: str
+    articles: int
+    unit: str
+    variants: list[Variant]
+
+
+@contextmanager
+def patched(owner: Any, attribute: str, value: Any) -> Iterator[None]:
+    """Temporarily replace ``owner.attribute`` (in this process only)."""
+    original = getattr(owner, attribute)
+    setattr(owner, attribute, value)
+    try:
+        yield
+    finally:
+        setattr(owner, attribute, original)
+
+
+# --- index without positions ---------------------------------------------------------------------------------
+
+
+def _schema(positions: bool) -> Any:
+    from whoosh import fields
+
+    from indexer import analysis
+    from indexer.schema import WORD_FIELDS, build_schema
+
+    schema = build_schema()
+    if positions:
+        return schema
+    for name in WORD_FIELDS:
+        stored = bool(schema[name].stored)
+        schema.remove(name)
+        schema.add(name, fields.TEXT(analyzer=analysis.chinese_analyzer(), stored=stored, phrase=False))
+    return schema
+
+
+def _top_slugs(directory: Path, queries: list[str]) -> list[list[str]]:
+    from whoosh import index as whoosh_index
+    from whoosh.query import Or
+
+    from indexer import analysis
+    from indexer.search import concept_query
+
+    ix = whoosh_index.open_dir(str(directory))
+    answers: list[list[str]] = []
+    with ix.searcher() as searcher:
+        for query in queries:
+            concepts = analysis.query_concepts(query)
+            if not concepts:
+                answers.append([])
+                continue
+            results = searcher.search(Or([concept_query(c) for c in concepts]), limit=10)
+            answers.append([hit["slug"] for hit in results])
+    ix.close()
+    return answers
+
+
+def positions_experiment(data_dir: Path, workdir: Path) -> Experiment:
+    """Build the index of ``data_dir``'s articles with and without positions in the word fields."""
+    document_fields = document_fields_function()
+    values = [document_fields(doc) for doc in load_documents(data_dir)]
+    base = workdir / "experiment-positions"
+    shutil.rmtree(base, ignore_errors=True)
+    shipped = write_index(base / "with-positions", values, _schema(positions=True))
+    lean = write_index(base / "without-positions", values, _schema(positions=False))
+    queries = list(QUERIES)
+    same = _top_slugs(base / "with-positions", queries) == _top_slugs(base / "without-positions", queries)
+    shutil.rmtree(base, ignore_errors=True)
+    verdict = "identical top-10 for every query" if same else "top-10 differs for some queries"
+    return Experiment(
+        "Single-process index build with and without positions in the word fields",
+        len(values),
+        "seconds for add_document × N + commit (documents already loaded)",
+        [
+            Variant("as shipped: word fields with positions (`phrase=True`)", shipped.total, shipped.index_bytes),
+            Variant("word fields `phrase=False` (frequencies only)", lean.total, lean.index_bytes, verdict),
+        ],
+    )
+
+
+# --- highlighting fast path ----------------------------------------------------------------------------------
+
+
+class _FoldTable(dict[int, str]):
+    """Code point -> NFKC + lower() of that one character, computed on first use (a ``str.translate`` table)."""
+
+    def __missing__(self, code: int) -> str:
+        folded = unicodedata.normalize("NFKC", chr(code)).lower()
+        self[code] = folded
+        return folded
+
+
+_FOLD_TABLE = _FoldTable()
+
+
+def fast_normalize_with_offsets(text: str, fallback: Callable[[str], tuple[str, list[int]]]) -> tuple[str, list[int]]:
+    """The same result as the shipped per-character loop, with the folding done by ``str.translate``.
+
+    Each character is folded on its own exactly as the loop does. No character folds to nothing, so an
+    unchanged length means every character folded to exactly one (full-width punctuation, upper case, CJK:
+    nearly all text) and the offsets are the identity; otherwise fall back to the loop.
+    """
+    from indexer import analysis
+
+    folded = text.translate(_FOLD_TABLE)
+    if len(folded) != len(text):
+        return fallback(text)
+    simplified = analysis._to_simplified(folded)
+    if len(simplified) != len(folded):
+        simplified = analysis._to_simplified_by_char(folded)
+    return simplified, list(range(len(text)))
+
+
+def _search_ab(
+    data_dir: Path,
+    count: int,
+    variant: Callable[[], AbstractContextManager[Any]],
+    variant_request: dict[str, Any],
+    extract: Callable[[Any], Any],
+) -> tuple[float, float, bool]:
+    """Best-of-3 seconds for ``count`` searches as shipped and as the variant, alternating; same output?"""
+    from kb.auth.permissions import VIEWER, Principal
+    from kb.config import Settings
+    from kb.context import build_services
+    from kb.search import service
+
+    use_env(bench_env(data_dir))
+    services = build_services(Settings())
+    principal = Principal("bench", VIEWER)
+    plan = query_plan(QUERIES, count // len(QUERIES) + 1, seed=17)[:count]
+
+    def run(request_options: dict[str, Any]) -> tuple[float, list[Any]]:
+        outputs: list[Any] = []
+        with stopwatch() as watch:
+            for query in plan:
+                request = service.build_request(services.settings, principal, query, **request_options)
+                outputs.append(extract(service.search(services.searcher, services.db, request, principal)))
+        return watch.elapsed, outputs
+
+    try:
+        run({})  # warm-up
+        shipped_times: list[float] = []
+        variant_times: list[float] = []
+        for _ in range(3):  # alternate and keep the best of three: the machine may be shared
+            seconds, shipped_out = run({})
+            shipped_times.append(seconds)
+            with variant():
+                seconds, variant_out = run(variant_request)
+            variant_times.append(seconds)
+    finally:
+        services.close()
+    return min(shipped_times), min(variant_times), shipped_out == variant_out
+
+
+def highlight_experiment(data_dir: Path, count: int, label: str) -> Experiment:
+    """The same searches with the shipped and the table-driven ``normalize_with_offsets``; hits compared."""
+    from indexer import highlight
+
+    shipped = highlight.normalize_with_offsets
+    fast = lambda text: fast_normalize_with_offsets(text, shipped)  # noqa: E731
+    shipped_s, fast_s, same = _search_ab(
+        data_dir,
+        count,
+        lambda: patched(highlight, "normalize_with_offsets", fast),
+        {},
+        lambda result: [(h.slug, h.snippet, h.title_html, h.matched_terms) for h in result.hits],
+    )
+    return Experiment(
+        f"{count} searches against {label}: `normalize_with_offsets` as shipped vs a fold table",
+        count,
+        "seconds for all searches, in process (best of 3, alternating)",
+        [
+            Variant("as shipped (per-character NFKC + lower in a Python loop)", shipped_s),
+            Variant(
+                "fold table + `str.translate`, identity offsets",
+                fast_s,
+                0,
+                "identical hits, snippets and matched terms" if same else "output differs",
+            ),
+        ],
+    )
+
+
+def facets_experiment(data_dir: Path, count: int, label: str) -> Experiment:
+    """The same searches with facets (the API default) and without; hits and totals compared."""
+    shipped_s, lean_s, same = _search_ab(
+        data_dir,
+        count,
+        contextlib.nullcontext,
+        {"with_facets": False},
+        lambda result: (result.total, [(h.slug, h.score) for h in result.hits]),
+    )
+    return Experiment(
+        f"{count} searches against {label}: with facets (API default) vs without",
+        count,
+        "seconds for all searches, in process (best of 3, alternating)",
+        [
+            Variant("as shipped: `with_facets=True` (tags, category, status counted over all matches)", shipped_s),
+            Variant(
+                "`with_facets=False`",
+                lean_s,
+                0,
+                "identical totals, hits and scores" if same else "hits or totals differ",
+            ),
+        ],
+    )
+
+
+# --- one segment vs several ----------------------------------------------------------------------------------
+
+
+def _optimize_current_generation(data_dir: Path) -> None:
+    from whoosh import index as whoosh_index
+
+    generation = json.loads((data_dir / "index" / "CURRENT").read_text(encoding="utf-8"))["generation"]
+    ix = whoosh_index.open_dir(str(data_dir / "index" / generation))
+    try:
+        ix.optimize()
+    finally:
+        ix.close()
+
+
+def segments_experiment(data_dir: Path, workdir: Path, count: int, label: str) -> Experiment:
+    """The same searches against the index as the run left it and against a copy merged into one segment."""
+    from kb.auth.permissions import VIEWER, Principal
+    from kb.config import Settings
+    from kb.context import build_services
+    from kb.search import service
+
+    copy = workdir / "experiment-one-segment" / "data"
+    shutil.rmtree(copy.parent, ignore_errors=True)
+    shutil.copytree(data_dir, copy)
+    before = segment_count(data_dir)
+    _optimize_current_generation(copy)
+    use_env(bench_env(data_dir))
+    as_is = build_services(Settings())
+    use_env(bench_env(copy))
+    merged = build_services(Settings())
+    principal = Principal("bench", VIEWER)
+    plan = query_plan(QUERIES, count // len(QUERIES) + 1, seed=19)[:count]
+
+    def run(services: Any) -> tuple[float, list[Any]]:
+        outputs: list[Any] = []
+        with stopwatch() as watch:
+            for query in plan:
+                request = service.build_request(services.settings, principal, query)
+                result = service.search(services.searcher, services.db, request, principal)
+                outputs.append((result.total, [hit.slug for hit in result.hits]))
+        return watch.elapsed, outputs
+
+    try:
+        run(as_is)
+        run(merged)
+        as_is_times: list[float] = []
+        merged_times: list[float] = []
+        for _ in range(3):
+            seconds, as_is_out = run(as_is)
+            as_is_times.append(seconds)
+            seconds, merged_out = run(merged)
+            merged_times.append(seconds)
+    finally:
+        as_is.close()
+        merged.close()
+        shutil.rmtree(copy.parent, ignore_errors=True)
+    same = "identical totals and top-10" if as_is_out == merged_out else "totals or top-10 order differ"
+    return Experiment(
+        f"{count} searches against {label}: the index as the run left it vs merged into one segment",
+        count,
+        "seconds for all searches, in process (best of 3, alternating)",
+        [
+            Variant(f"as left by the run ({before} segments: bulk build + incremental updates)", min(as_is_times)),
+            Variant("after `ix.optimize()` (1 segment)", min(merged_times), 0, same),
+        ],
+    )
