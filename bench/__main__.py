@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import pickle
 import shlex
 import shutil
 import sys
@@ -19,10 +20,11 @@ from pathlib import Path
 
 from bench import breakdown, experiments, profiling, report
 from bench.corpus import SourceArticle, load_corpus
-from bench.scenarios import Options, SizeResult, run_size
+from bench.scenarios import Options, run_size
 
 log = logging.getLogger("bench")
 DEFAULT_NOTES = Path(__file__).resolve().parent / "findings.md"
+DEFAULT_SAVE = Path(tempfile.gettempdir()) / "kb-bench-last-run.pickle"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -30,7 +32,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--corpus", type=Path, required=True, help="JSON Lines corpus: id, title, body, tags")
+    parser.add_argument("--corpus", type=Path, help="JSON Lines corpus: id, title, body, tags (required)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000], help="article counts")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"), help="Markdown report")
     parser.add_argument("--repetitions", type=int, default=10, help="measured rounds of the query set")
@@ -51,7 +53,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=DEFAULT_NOTES,
         help="hand-written analysis appended to the report if the file exists",
     )
+    parser.add_argument("--save", type=Path, default=DEFAULT_SAVE, help="where the raw measurements are pickled")
+    parser.add_argument(
+        "--rerender",
+        type=Path,
+        default=None,
+        help="do not measure: render the report from measurements saved by --save",
+    )
     args = parser.parse_args(argv)
+    if args.rerender is None and args.corpus is None:
+        parser.error("--corpus is required (unless --rerender)")
     if any(size < 100 for size in args.sizes):
         parser.error("--sizes must be at least 100")
     return args
@@ -79,14 +90,8 @@ def where_the_time_goes(
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run every size, profile, and write the report."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv)
-    started_at = datetime.now()
-    machine = report.machine_info()
+def measure(args: argparse.Namespace, argv: list[str]) -> report.Run:
+    """Run every size, then the profiles and the what-ifs."""
     started = time.perf_counter()
     options = Options(
         repetitions=args.repetitions,
@@ -97,54 +102,73 @@ def main(argv: list[str] | None = None) -> int:
     )
     corpus = load_corpus(args.corpus)
     log.info("corpus: %d articles from %s", len(corpus), args.corpus)
+    run = report.Run(argv, args.corpus, len(corpus), options, report.machine_info(), datetime.now())
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kb-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    results: list[SizeResult] = []
-    profile: profiling.ProfileResult | None = None
-    what_ifs: list[experiments.Experiment] = []
     try:
         for size in args.sizes:
-            results.append(run_size(size, corpus, workdir, options))
-            log.info("result %d: %s", size, json.dumps(dataclasses.asdict(results[-1]), default=str))
+            run.results.append(run_size(size, corpus, workdir, options))
+            log.info("result %d: %s", size, json.dumps(dataclasses.asdict(run.results[-1]), default=str))
+        smallest = min(run.results, key=lambda r: r.size)
+        largest = max(run.results, key=lambda r: r.size)
+        big_dir, big = workdir / f"size-{largest.size}" / "data", f"{largest.size:,} articles"
         if not args.no_profile:
-            largest = max(results, key=lambda r: r.size)
-            profile = where_the_time_goes(
-                args, corpus, workdir, (largest.size, workdir / f"size-{largest.size}" / "data")
-            )
+            run.profile = where_the_time_goes(args, corpus, workdir, (largest.size, big_dir))
         if not args.no_experiments:
-            smallest, largest = min(results, key=lambda r: r.size), max(results, key=lambda r: r.size)
             log.info("what-if: index without positions at %d articles", smallest.size)
-            what_ifs.append(experiments.positions_experiment(workdir / f"size-{smallest.size}" / "data", workdir))
-            big_dir, big = workdir / f"size-{largest.size}" / "data", f"{largest.size:,} articles"
+            run.what_ifs.append(experiments.positions_experiment(workdir / f"size-{smallest.size}" / "data", workdir))
             log.info("what-if: highlighting fast path at %s", big)
-            what_ifs.append(experiments.highlight_experiment(big_dir, args.breakdown_searches, big))
+            run.what_ifs.append(experiments.highlight_experiment(big_dir, args.breakdown_searches, big))
             log.info("what-if: searches without facets at %s", big)
-            what_ifs.append(experiments.facets_experiment(big_dir, args.breakdown_searches, big))
+            run.what_ifs.append(experiments.facets_experiment(big_dir, args.breakdown_searches, big))
             log.info("what-if: one index segment at %s", big)
-            what_ifs.append(experiments.segments_experiment(big_dir, workdir, args.breakdown_searches, big))
-            for what_if in what_ifs:
+            run.what_ifs.append(experiments.segments_experiment(big_dir, workdir, args.breakdown_searches, big))
+            for what_if in run.what_ifs:
                 log.info("what-if result: %s", what_if)
     finally:
         if args.keep:
             log.info("data kept in %s", workdir)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    notes = args.notes.read_text(encoding="utf-8") if args.notes and args.notes.is_file() else None
+    run.total_seconds = time.perf_counter() - started
+    return run
+
+
+def write(run: report.Run, out: Path, notes_path: Path | None) -> None:
+    """Render the Markdown report of ``run`` (with the hand-written notes, if any) to ``out``."""
+    notes = notes_path.read_text(encoding="utf-8") if notes_path and notes_path.is_file() else None
     text = report.render(
-        results,
-        profile,
-        command="python -m bench " + shlex.join(argv),
-        corpus=args.corpus,
-        corpus_articles=len(corpus),
-        options=options,
-        machine=machine,
-        started=started_at,
-        total_seconds=time.perf_counter() - started,
+        run.results,
+        run.profile,
+        command="python -m bench " + shlex.join(run.argv),
+        corpus=run.corpus,
+        corpus_articles=run.corpus_articles,
+        options=run.options,
+        machine=run.machine,
+        started=run.started_at,
+        total_seconds=run.total_seconds,
         notes=notes,
-        what_ifs=what_ifs,
+        what_ifs=run.what_ifs,
     )
-    report.write_report(text, args.out)
-    log.info("wrote %s", args.out)
+    report.write_report(text, out)
+    log.info("wrote %s", out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure (or load a saved run with --rerender) and write the report."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.rerender is not None:
+        with open(args.rerender, "rb") as handle:
+            run: report.Run = pickle.load(handle)
+    else:
+        run = measure(args, argv)
+        with open(args.save, "wb") as handle:
+            pickle.dump(run, handle)
+        log.info("saved the measurements to %s (re-render with --rerender)", args.save)
+    write(run, args.out, args.notes)
     return 0
 
 

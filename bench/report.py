@@ -9,7 +9,7 @@ import platform
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -36,6 +36,22 @@ class Machine:
     python: str
     platform: str
     load_average: tuple[float, float, float]
+
+
+@dataclass
+class Run:
+    """Everything one run measured, enough to render the report again (``--rerender``)."""
+
+    argv: list[str]
+    corpus: Path
+    corpus_articles: int
+    options: Options
+    machine: Machine
+    started_at: datetime
+    total_seconds: float = 0.0
+    results: list[SizeResult] = field(default_factory=list)
+    profile: ProfileResult | None = None
+    what_ifs: list[Experiment] = field(default_factory=list)
 
 
 def _cpu_model() -> str:

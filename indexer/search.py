@@ -45,7 +45,8 @@ def concept_query(concept: QueryConcept, weight: float = 1.0) -> Query:
         if len(tokens) == 1:
             options.append(_term_in_word_fields(tokens[0], w))
         else:
-            options.append(And([_term_in_word_fields(token, w) for token in tokens]))
+            # A phrase-like alternative must not outscore a single word just by having more tokens.
+            options.append(And([_term_in_word_fields(token, w / len(tokens)) for token in tokens]))
         if len(tokens) == 1:
             ngram = _ngram_query(tokens[0], w)
             if ngram is not None:
