@@ -11,11 +11,13 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import COOKIE_NAME, PagePrincipal, ServicesDep, principal_from_secret
 from kb.article import rendering, service
-from kb.article.models import STATUSES
+from kb.article.models import CONTENT_FIELDS, STATUSES
 from kb.article.schemas import ArticleCreate, ArticleUpdate
+from kb.auth import permissions
 from kb.auth.permissions import Principal
 from kb.exceptions import InvalidInput, KBError, NotAuthenticated, PermissionDenied
 from kb.search import service as search_service
@@ -33,20 +35,8 @@ TEMPLATES.env.globals.update(
     STATUS_LABELS=STATUS_LABELS, ROLE_LABELS=ROLE_LABELS, ACTION_LABELS=service.ACTION_LABELS
 )
 PAGE_SIZE = 10
-EDITABLE_FIELDS = (
-    "title",
-    "symptoms",
-    "cause",
-    "resolution",
-    "prevention",
-    "body",
-    "category",
-    "product",
-    "component",
-    "environment",
-    "owner",
-    "source_ticket",
-)
+# Text inputs of the edit form; tags and review_by are parsed separately, status changes by transitions.
+EDITABLE_FIELDS = tuple(name for name in CONTENT_FIELDS if name not in ("tags", "review_by", "status"))
 
 router = APIRouter(include_in_schema=False)
 
@@ -157,8 +147,6 @@ def article_page(
 
 
 def _may(principal: Principal, article: Any, action: str) -> bool:
-    from kb.auth import permissions
-
     try:
         permissions.check_transition(principal, article, action)
     except PermissionDenied:
@@ -167,8 +155,6 @@ def _may(principal: Principal, article: Any, action: str) -> bool:
 
 
 def _may_edit(principal: Principal, article: Any) -> bool:
-    from kb.auth import permissions
-
     try:
         permissions.check_edit(principal, article)
     except PermissionDenied:
@@ -302,8 +288,6 @@ async def new_submit(request: Request, services: ServicesDep, principal: PagePri
             error=_describe(exc),
             status_code=422,
         )
-    from starlette.concurrency import run_in_threadpool
-
     slug = await run_in_threadpool(_create, services, data, principal)
     return RedirectResponse(f"/articles/{slug}", status_code=303)
 
@@ -359,8 +343,6 @@ async def edit_submit(
             error=message,
             status_code=422,
         )
-    from starlette.concurrency import run_in_threadpool
-
     await run_in_threadpool(_update, services, slug, data, principal)
     return RedirectResponse(f"/articles/{slug}", status_code=303)
 

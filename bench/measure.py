@@ -72,6 +72,10 @@ class Stopwatch:
     def __exit__(self, *_exc: object) -> None:
         self.elapsed = time.perf_counter() - self.started
 
+    def elapsed_so_far(self) -> float:
+        """Seconds since the block started (inside the block)."""
+        return time.perf_counter() - self.started
+
 
 @contextmanager
 def stopwatch() -> Iterator[Stopwatch]:

@@ -21,7 +21,7 @@ from bench.corpus import SourceArticle, replicate, write_jsonl
 from bench.indexbuild import document_fields_function, load_documents, write_index
 from bench.measure import stopwatch
 from bench.queries import QUERIES, query_plan
-from bench.scenarios import bench_env, use_env
+from bench.scenarios import bench_env, single_process_rebuild, use_env
 
 log = logging.getLogger("bench")
 
@@ -255,7 +255,11 @@ def profile_rebuild(articles: Sequence[SourceArticle], size: int, workdir: Path)
     services = build_services(Settings())
     try:
         importer.import_files(services.db, [jsonl], actor="bench")
-        indexing.rebuild(services.db, services.index)
+        try:
+            indexing.rebuild(services.db, services.index)
+        except Exception:
+            log.exception("indexing.rebuild failed; building the index with workers=1")
+            single_process_rebuild(services)
     finally:
         services.close()
     document_fields = document_fields_function()

@@ -23,7 +23,7 @@ import jieba
 import opencc
 from whoosh.analysis import StopFilter, Token, Tokenizer
 
-ANALYZER_VERSION = "1"
+ANALYZER_VERSION = "2"
 
 INDEX = "index"
 QUERY = "query"
@@ -351,17 +351,18 @@ def query_concepts(text: str, *, synonyms: bool = True, max_concepts: int = 12) 
 # --- Whoosh adapters -------------------------------------------------------------------------------------
 
 
-class JiebaTokenizer(Tokenizer):
-    """Whoosh tokenizer over our pipeline; stop words are removed by the StopFilter composed after it."""
+class _PipelineTokenizer(Tokenizer):
+    """Adapts one of our token streams to Whoosh's tokenizer protocol."""
 
-    def __init__(self, mode: str = INDEX) -> None:
-        self.mode = mode
+    def spans(self, value: str, mode: str) -> Iterator[AnalyzedToken]:
+        """The tokens of ``value`` (``mode`` is Whoosh's: "index" or "query")."""
+        raise NotImplementedError
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, JiebaTokenizer) and other.mode == self.mode
+        return type(other) is type(self) and other.__dict__ == self.__dict__
 
     def __hash__(self) -> int:
-        return hash(("JiebaTokenizer", self.mode))
+        return hash((type(self).__name__, tuple(sorted(self.__dict__.items()))))
 
     def __call__(
         self,
@@ -377,9 +378,7 @@ class JiebaTokenizer(Tokenizer):
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        segment_mode = QUERY if mode == "query" else self.mode
-        position = start_pos
-        for analyzed in tokens_of_normalized(normalize(value), segment_mode, keep_stops=True):
+        for position, analyzed in enumerate(self.spans(value, mode), start=start_pos):
             token.text = analyzed.text
             token.boost = 1.0
             token.stopped = False
@@ -387,43 +386,30 @@ class JiebaTokenizer(Tokenizer):
                 token.original = analyzed.text
             if positions:
                 token.pos = position
-                position += 1
             if chars:
                 token.startchar = start_char + analyzed.start
                 token.endchar = start_char + analyzed.end
             yield token
 
 
-class BigramTokenizer(Tokenizer):
+class JiebaTokenizer(_PipelineTokenizer):
+    """Whoosh tokenizer over our pipeline; stop words are removed by the StopFilter composed after it."""
+
+    def __init__(self, mode: str = INDEX) -> None:
+        self.mode = mode
+
+    def spans(self, value: str, mode: str) -> Iterator[AnalyzedToken]:
+        """Tokens of the normalised text, in search mode for documents and precise mode for queries."""
+        segment_mode = QUERY if mode == "query" else self.mode
+        return tokens_of_normalized(normalize(value), segment_mode, keep_stops=True)
+
+
+class BigramTokenizer(_PipelineTokenizer):
     """Whoosh tokenizer emitting Han character bigrams: the fallback for words jieba does not know."""
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, BigramTokenizer)
-
-    def __hash__(self) -> int:
-        return hash("BigramTokenizer")
-
-    def __call__(
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: Any,
-    ) -> Iterator[Token]:
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for position, gram in enumerate(bigrams(value), start=start_pos):
-            token.text = gram
-            token.boost = 1.0
-            token.stopped = False
-            if positions:
-                token.pos = position
-            yield token
+    def spans(self, value: str, mode: str) -> Iterator[AnalyzedToken]:
+        """Bigrams of the normalised text (without character offsets)."""
+        return (AnalyzedToken(gram, 0, 0) for gram in bigrams(value))
 
 
 def chinese_analyzer() -> Any:

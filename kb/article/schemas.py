@@ -39,7 +39,19 @@ def clean_tags(values: list[str]) -> list[str]:
     return cleaned
 
 
-class _Content(BaseModel):
+class _Input(BaseModel):
+    """Base of every input schema: text never carries NUL characters (PostgreSQL cannot store them)."""
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("不能包含 NUL 控制字符")
+        return value
+
+
+class _Content(_Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     symptoms: str = Field(default="", max_length=MAX_TEXT)
@@ -90,7 +102,7 @@ class ArticleImport(_Content):
         return validate_slug(value)
 
 
-class ArticleUpdate(BaseModel):
+class ArticleUpdate(_Input):
     """A partial update; ``expected_version`` guards against overwriting someone else's change."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -173,7 +185,7 @@ class VersionRead(BaseModel):
     change_note: str
 
 
-class TransitionRequest(BaseModel):
+class TransitionRequest(_Input):
     """An optional note with a lifecycle transition."""
 
     model_config = ConfigDict(extra="forbid")
@@ -181,7 +193,7 @@ class TransitionRequest(BaseModel):
     note: str = Field(default="", max_length=500)
 
 
-class FeedbackCreate(BaseModel):
+class FeedbackCreate(_Input):
     """Was this article helpful?"""
 
     model_config = ConfigDict(extra="forbid")

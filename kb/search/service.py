@@ -35,6 +35,8 @@ def build_request(
     with_facets: bool = True,
 ) -> SearchRequest:
     """A SearchRequest limited to what ``principal`` may see (applied before ranking)."""
+    # Control characters carry no meaning in a query (and PostgreSQL cannot store NUL in the zero-result log).
+    query = "".join(ch if ch.isprintable() else " " for ch in query)
     if len(query) > settings.max_query_length:
         raise InvalidInput(f"查询过长（最多 {settings.max_query_length} 个字符）")
     _check_window(settings, limit, offset)
@@ -72,6 +74,7 @@ def suggest(
     """Articles for a ticket: key terms of its title and description, ranked, visible ones only."""
     if len(title) + len(description) > settings.max_suggestion_text:
         raise InvalidInput(f"工单文本过长（最多 {settings.max_suggestion_text} 个字符）")
+    title, description = (text.replace("\x00", " ") for text in (title, description))
     if not (title.strip() or description.strip()):
         raise InvalidInput("title 和 description 不能都为空")
     request = build_request(settings, principal, "", limit=limit, with_facets=False)

@@ -117,9 +117,7 @@ class TestArticleLifecycleOverHttp:
             json={"title": "Kafka 积压 独特词语qwzx"},
         )
         api.wait()
-        hits = api.client.get(
-            "/api/v1/search", params={"q": "独特词语qwzx"}, headers=api.headers("viewer")
-        ).json()
+        hits = api.client.get("/api/v1/search", params={"q": "独特词语qwzx"}, headers=api.headers("viewer")).json()
         assert [h["slug"] for h in hits["hits"]] == ["kafka-lag"]
 
     def test_feedback_is_stored(self, api: Api) -> None:
@@ -151,19 +149,10 @@ class TestErrors:
 
     def test_limits_on_page_size_depth_and_query_length(self, api: Api) -> None:
         viewer = api.headers("viewer")
-        assert (
-            api.client.get("/api/v1/search", params={"q": "x", "limit": 500}, headers=viewer).status_code
-            == 422
-        )
-        assert (
-            api.client.get("/api/v1/search", params={"q": "x", "offset": 5000}, headers=viewer).status_code
-            == 422
-        )
+        assert api.client.get("/api/v1/search", params={"q": "x", "limit": 500}, headers=viewer).status_code == 422
+        assert api.client.get("/api/v1/search", params={"q": "x", "offset": 5000}, headers=viewer).status_code == 422
         assert api.client.get("/api/v1/search", params={"q": "长" * 1000}, headers=viewer).status_code == 422
-        assert (
-            api.client.get("/api/v1/search", params={"q": "x", "limit": -1}, headers=viewer).status_code
-            == 422
-        )
+        assert api.client.get("/api/v1/search", params={"q": "x", "limit": -1}, headers=viewer).status_code == 422
 
     def test_a_too_large_body_is_a_413(self, api: Api) -> None:
         response = api.client.post(
@@ -232,3 +221,20 @@ class TestHealth:
             "/api/v1/articles",
             "/api/v1/articles/{slug}",
         } <= set(paths)
+
+
+class TestControlCharacters:
+    def test_nul_in_article_text_is_a_422_not_a_server_error(self, api: Api) -> None:
+        response = api.client.post(
+            "/api/v1/articles", headers=api.headers("reviewer"), json={"title": "含\u0000的标题", "tags": ["a\u0000b"]}
+        )
+        assert response.status_code == 422
+        assert "NUL" in response.json()["error"]["message"]
+
+    def test_nul_in_ticket_text_is_ignored(self, api: Api) -> None:
+        response = api.client.post(
+            "/api/v1/suggestions",
+            headers=api.headers("integration"),
+            json={"title": "VPN\u0000 连不上", "description": "报错 809\u0000"},
+        )
+        assert response.status_code == 200
