@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.pages import render_error
 from kb.exceptions import KBError
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,6 @@ def _respond(
     request: Request, status: int, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> Response:
     if _wants_html(request):
-        from api.pages import render_error
-
         return render_error(request, status, message)
     return JSONResponse(error_body(status, message, details), status_code=status, headers=headers)
 

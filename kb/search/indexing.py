@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from indexer.documents import IndexableDocument
 from indexer.index import IndexChange, IndexHealth, SearchIndex, WriterBusy
@@ -46,8 +46,6 @@ def _all_documents(db: Database) -> Iterator[IndexableDocument]:
 
 def article_count(db: Database) -> int:
     """Articles in the database."""
-    from sqlalchemy import func
-
     with db.session(write=False) as session:
         return int(session.scalar(select(func.count(Article.id))) or 0)
 
