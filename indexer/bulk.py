@@ -35,19 +35,21 @@ def _init_worker(cache_dir: Path | None) -> None:
     analysis.initialize(cache_dir)
 
 
-def _write_segment(job: tuple[str, list[IndexableDocument]]) -> Any:
-    gen_dir, documents = job
+def _write_segment(job: tuple[str, list[IndexableDocument], int]) -> Any:
+    gen_dir, documents, memory_mb = job
     ix = whoosh_index.open_dir(gen_dir)
-    writer = SegmentWriter(ix, _lk=False, limitmb=WRITER_MEMORY_MB // 2)
+    writer = SegmentWriter(ix, _lk=False, limitmb=memory_mb)
     for document in documents:
         writer.add_document(**document_fields(document))
     segment = writer._finalize_segment()
-    writer._finish()
+    # No writer._finish(): it would delete the temp dir (MAIN.tmp) other workers are still spilling runs into.
     return segment
 
 
-def _single_process(ix: Any, documents: Sequence[IndexableDocument], progress: Callable[[int], None] | None) -> None:
-    writer = ix.writer(limitmb=WRITER_MEMORY_MB)
+def _single_process(
+    ix: Any, documents: Sequence[IndexableDocument], progress: Callable[[int], None] | None, memory_mb: int
+) -> None:
+    writer = ix.writer(limitmb=memory_mb)
     try:
         for document in documents:
             writer.add_document(**document_fields(document))
@@ -65,17 +67,22 @@ def build(
     *,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
+    parallel_threshold: int = PARALLEL_THRESHOLD,
+    memory_mb: int = WRITER_MEMORY_MB,
 ) -> None:
     """Write ``documents`` into a new Whoosh index in ``gen_dir``, in parallel when it is worth it."""
     ix = whoosh_index.create_in(str(gen_dir), build_schema())
     workers = default_workers() if workers is None else workers
-    if workers <= 1 or len(documents) < PARALLEL_THRESHOLD:
-        _single_process(ix, documents, progress)
+    if workers <= 1 or len(documents) < parallel_threshold:
+        _single_process(ix, documents, progress, memory_mb)
         ix.close()
         return
     chunks = max(workers, math.ceil(len(documents) / MAX_SEGMENT_DOCS))
     size = math.ceil(len(documents) / chunks)
-    jobs = [(str(gen_dir), list(documents[start : start + size])) for start in range(0, len(documents), size)]
+    jobs = [
+        (str(gen_dir), list(documents[start : start + size]), max(1, memory_mb // workers))
+        for start in range(0, len(documents), size)
+    ]
     context = multiprocessing.get_context("spawn")
     segments = []
     with context.Pool(workers, initializer=_init_worker, initargs=(analysis.cache_dir(),)) as pool:
@@ -86,5 +93,5 @@ def build(
     writer = ix.writer()
     writer._commit_toc(segments)
     writer._close_segment()
-    writer._finish()
+    writer._finish()  # also removes the shared temp dir, now that every worker is done
     ix.close()
