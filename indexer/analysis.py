@@ -12,7 +12,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -32,9 +32,7 @@ _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # jieba's own regex only accepts this range; rarer characters are emitted one by one.
 _JIEBA_HAN_RE = re.compile("([\u4e00-\u9fd5]+)")
 _WORD_CHAR = "0-9a-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u3040-\u30ff\uac00-\ud7af"
-_RUN_RE = re.compile(
-    f"(?P<han>[{_HAN}]+)|(?P<word>[{_WORD_CHAR}](?:[{_WORD_CHAR}_\\-./:@+#]*[{_WORD_CHAR}+#])?)"
-)
+_RUN_RE = re.compile(f"(?P<han>[{_HAN}]+)|(?P<word>[{_WORD_CHAR}](?:[{_WORD_CHAR}_\\-./:@+#]*[{_WORD_CHAR}+#])?)")
 _COMPONENT_SPLIT_RE = re.compile(r"[/:@]+")
 _ATOM_SPLIT_RE = re.compile(r"[._\-/:@]+")
 _HAS_LETTER_RE = re.compile(f"[{_WORD_CHAR}]")
@@ -128,8 +126,15 @@ def normalize(text: str) -> str:
     return _to_simplified(unicodedata.normalize("NFKC", text).lower())
 
 
-def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
+def normalize_with_offsets(text: str) -> tuple[str, Sequence[int]]:
     """Normalise like ``normalize`` and map every output character back to its index in ``text``."""
+    folded_whole = unicodedata.normalize("NFKC", text).lower()
+    if len(folded_whole) == len(text):
+        # The common case: folding kept every character in place, so offsets are the identity.
+        simplified = _to_simplified(folded_whole)
+        if len(simplified) != len(folded_whole):
+            simplified = _to_simplified_by_char(folded_whole)
+        return simplified, range(len(text))
     pieces: list[str] = []
     offsets: list[int] = []
     for index, char in enumerate(text):
@@ -241,9 +246,7 @@ def is_code(word: str) -> bool:
     return bool(_ATOM_SPLIT_RE.search(word)) or (has_digit and len(word) >= 3)
 
 
-def tokens_of_normalized(
-    text: str, mode: str = INDEX, *, keep_stops: bool = False
-) -> Iterator[AnalyzedToken]:
+def tokens_of_normalized(text: str, mode: str = INDEX, *, keep_stops: bool = False) -> Iterator[AnalyzedToken]:
     """Tokenise already-normalised text; index mode adds jieba sub-words and compound parts."""
     stops = stop_words()
     for match in _RUN_RE.finditer(text):

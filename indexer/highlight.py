@@ -66,7 +66,7 @@ def _best_window(spans: list[tuple[int, int, str]], length: int, width: int) -> 
     return max(0, min(best_start - lead, max(0, length - width)))
 
 
-def _render(text: str, offsets: list[int], spans: list[tuple[int, int, str]], lo: int, hi: int) -> str:
+def _render(text: str, spans: list[tuple[int, int, str]], lo: int, hi: int) -> str:
     pieces: list[str] = []
     cursor = lo
     for start, end, _term in spans:
@@ -82,23 +82,25 @@ def _render(text: str, offsets: list[int], spans: list[tuple[int, int, str]], lo
     return "".join(pieces)
 
 
-def highlight(text: str, terms: Iterable[str], *, width: int = 160, whole: bool = False) -> str:
-    """HTML-escaped text (or its best ``width``-character window) with matches wrapped in <mark>."""
+def highlight_with_terms(
+    text: str, terms: Iterable[str], *, width: int = 160, whole: bool = False
+) -> tuple[str, set[str]]:
+    """HTML-escaped text (or its best ``width``-character window) with matches in <mark>, and the terms found."""
     if not text:
-        return ""
+        return "", set()
     normalized, offsets = normalize_with_offsets(text)
     spans_normalized = find_spans(normalized, terms)
+    found = {term for _s, _e, term in spans_normalized}
     spans = [(offsets[s], offsets[e - 1] + 1, t) for s, e, t in spans_normalized]
     if whole or len(text) <= width:
-        return _render(text, offsets, spans, 0, len(text))
+        return _render(text, spans, 0, len(text)), found
     lo = _best_window(spans, len(text), width) if spans else 0
     hi = min(len(text), lo + width)
     prefix = "…" if lo > 0 else ""
     suffix = "…" if hi < len(text) else ""
-    return prefix + _render(text, offsets, spans, lo, hi) + suffix
+    return prefix + _render(text, spans, lo, hi) + suffix, found
 
 
-def matched_terms(text: str, terms: Iterable[str]) -> list[str]:
-    """Which of ``terms`` occur in ``text`` (compared in normalised form)."""
-    normalized, _ = normalize_with_offsets(text)
-    return sorted({term for _s, _e, term in find_spans(normalized, terms)})
+def highlight(text: str, terms: Iterable[str], *, width: int = 160, whole: bool = False) -> str:
+    """HTML-escaped text (or its best ``width``-character window) with matches wrapped in <mark>."""
+    return highlight_with_terms(text, terms, width=width, whole=whole)[0]

@@ -177,11 +177,7 @@ class SearchIndex:
         if ix is None:
             raise IndexUnavailable(self.health.detail)
         cached = getattr(self._local, "entry", None)
-        if (
-            cached is not None
-            and cached[0] is ix
-            and cached[1].reader().generation() == ix.latest_generation()
-        ):
+        if cached is not None and cached[0] is ix and cached[1].reader().generation() == ix.latest_generation():
             searcher = cached[1]
         else:
             # Not Searcher.refresh(): it reuses segment readers and so misses deletions in unchanged segments.
@@ -252,9 +248,7 @@ class SearchIndex:
                 writer.cancel()
                 raise
             writer.commit()
-            _write_json_atomically(
-                gen_dir / "state.json", {"schema_version": schema_version(), "position": position}
-            )
+            _write_json_atomically(gen_dir / "state.json", {"schema_version": schema_version(), "position": position})
             return applied
 
     def rebuild(
@@ -271,17 +265,13 @@ class SearchIndex:
         gen_dir.mkdir(parents=True)
         try:
             bulk.build(gen_dir, list(documents), workers=workers, progress=progress)
-            _write_json_atomically(
-                gen_dir / "state.json", {"schema_version": schema_version(), "position": position}
-            )
+            _write_json_atomically(gen_dir / "state.json", {"schema_version": schema_version(), "position": position})
         except BaseException:
             shutil.rmtree(gen_dir, ignore_errors=True)
             raise
         with self._lock:
             previous = self._pointer()
-            _write_json_atomically(
-                self.pointer_path, {"generation": generation, "schema_version": schema_version()}
-            )
+            _write_json_atomically(self.pointer_path, {"generation": generation, "schema_version": schema_version()})
             health = self.open()
             self._remove_old_generations(keep={generation, str((previous or {}).get("generation", ""))})
         return health
