@@ -21,7 +21,7 @@ FIELD_BOOSTS: dict[str, float] = {
 }
 WORD_FIELDS = ("title", "symptoms", "tags_text", "body")
 NGRAM_FIELD = "ngram"
-NGRAM_SOURCE_LIMIT = 600
+NGRAM_SOURCE_LIMIT = 200
 
 
 class TagsField(fields.KEYWORD):
