@@ -117,8 +117,6 @@ def measure(args: argparse.Namespace, argv: list[str]) -> report.Run:
         if not args.no_experiments:
             log.info("what-if: index without positions at %d articles", smallest.size)
             run.what_ifs.append(experiments.positions_experiment(workdir / f"size-{smallest.size}" / "data", workdir))
-            log.info("what-if: highlighting fast path at %s", big)
-            run.what_ifs.append(experiments.highlight_experiment(big_dir, args.breakdown_searches, big))
             log.info("what-if: searches without facets at %s", big)
             run.what_ifs.append(experiments.facets_experiment(big_dir, args.breakdown_searches, big))
             log.info("what-if: one index segment at %s", big)

@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.indexbuild import document_fields_function, load_documents, write_index
 from bench.measure import stopwatch
-from bench.queries import QUERIES, query_plan
+from bench.queries import QUERIES, FreshPlans
 from bench.scenarios import bench_env, use_env
 
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -175,17 +175,19 @@ def search_breakdown(data_dir: Path, count: int, label: str) -> Breakdown:
     use_env(bench_env(data_dir))
     services = build_services(Settings())
     principal = Principal("bench", VIEWER)
-    plan = query_plan(QUERIES, count // len(QUERIES) + 1, seed=13)[:count]
+    plan = FreshPlans(QUERIES, count, seed=13).next()
     targets = [
         Target(analysis, "query_concepts", "query analysis (query_concepts)"),
-        Target(WhooshSearcher, "docs_for_query", "Whoosh docs_for_query (min-should-match tier)"),
+        Target(isearch, "visible_documents", "permission filter → doc set (visible_documents)"),
+        Target(WhooshSearcher, "docs_for_query", "Whoosh docs_for_query (filter sets, min-should-match tier)"),
         Target(WhooshSearcher, "search", "Whoosh Searcher.search (match, score, collect facets)"),
         Target(Results, "__len__", "Whoosh len(results) (exact total)"),
         Target(isearch, "_facets", "facet counts (_facets)"),
         Target(isearch, "_hit", "building hits (_hit: stored fields, snippet, title, matched terms)"),
-        Target(highlight, "highlight", "  highlight.highlight (snippet window + title)"),
+        Target(highlight, "highlight_with_terms", "  highlight_with_terms (snippet window / title + terms found)"),
+        Target(highlight, "highlight", "  highlight.highlight"),
         Target(highlight, "matched_terms", "  highlight.matched_terms"),
-        Target(highlight, "normalize_with_offsets", "    normalize_with_offsets (per character)"),
+        Target(highlight, "normalize_with_offsets", "    normalize_with_offsets"),
         Target(isearch.Searcher, "_did_you_mean", "did-you-mean on zero results"),
     ]
     try:
@@ -205,5 +207,5 @@ def search_breakdown(data_dir: Path, count: int, label: str) -> Breakdown:
     finally:
         services.close()
     result = Breakdown(f"{count} searches against {label} (no profiler, in process)", total.elapsed, count, cpu)
-    result.rows = [(timer.label, timer.seconds, timer.calls) for timer in timers]
+    result.rows = [(timer.label, timer.seconds, timer.calls) for timer in timers if timer.calls]
     return result

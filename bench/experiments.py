@@ -2,9 +2,6 @@
 
 - Index without positions: the word fields are ``TEXT`` with positions (``phrase=True``), but no query uses
   phrases; ``phrase=False`` stores only frequencies. Same documents, same analyzers, same writer settings.
-- Highlighting fast path: ``normalize_with_offsets`` folds every character on its own (NFKC + lower) in a
-  Python loop, for up to 6,000 characters per hit, twice per hit. A fold table applied with ``str.translate``
-  gives the same text, and identity offsets whenever every character folds to exactly one character.
 - Segments: a parallel bulk build leaves one segment per worker chunk, and every incremental update commits
   another small one; each search builds matchers per segment.
 - Facets: every API search counts tags/category/status over all matches (``with_facets=True`` by default),
@@ -16,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -25,7 +21,7 @@ from typing import Any
 
 from bench.indexbuild import document_fields_function, load_documents, write_index
 from bench.measure import stopwatch
-from bench.queries import QUERIES, query_plan
+from bench.queries import QUERIES, FreshPlans
 from bench.scenarios import bench_env, segment_count, use_env
 
 
@@ -123,37 +119,32 @@ def positions_experiment(data_dir: Path, workdir: Path) -> Experiment:
     )
 
 
-# --- highlighting fast path ----------------------------------------------------------------------------------
+# --- search what-ifs --------------------------------------------------------------------------------------
 
 
-class _FoldTable(dict[int, str]):
-    """Code point -> NFKC + lower() of that one character, computed on first use (a ``str.translate`` table)."""
-
-    def __missing__(self, code: int) -> str:
-        folded = unicodedata.normalize("NFKC", chr(code)).lower()
-        self[code] = folded
-        return folded
+def _totals_and_scores(result: Any) -> tuple[int, list[float], list[str]]:
+    """What two ways of running a search must agree on: the total, the top scores, and which articles."""
+    return result.total, [round(hit.score, 3) for hit in result.hits], [hit.slug for hit in result.hits]
 
 
-_FOLD_TABLE = _FoldTable()
+def _compare(first: list[Any], second: list[Any]) -> tuple[int, int, int, int]:
+    """(searches, same output, same totals and top scores, same totals) for tuples from _totals_and_scores."""
+    same = sum(1 for a, b in zip(first, second, strict=True) if a == b)
+    if not first or not isinstance(first[0], tuple) or len(first[0]) != 3:
+        return len(first), same, same, same
+    scores = sum(1 for a, b in zip(first, second, strict=True) if a[:2] == b[:2])
+    totals = sum(1 for a, b in zip(first, second, strict=True) if a[0] == b[0])
+    return len(first), same, scores, totals
 
 
-def fast_normalize_with_offsets(text: str, fallback: Callable[[str], tuple[str, list[int]]]) -> tuple[str, list[int]]:
-    """The same result as the shipped per-character loop, with the folding done by ``str.translate``.
-
-    Each character is folded on its own exactly as the loop does. No character folds to nothing, so an
-    unchanged length means every character folded to exactly one (full-width punctuation, upper case, CJK:
-    nearly all text) and the offsets are the identity; otherwise fall back to the loop.
-    """
-    from indexer import analysis
-
-    folded = text.translate(_FOLD_TABLE)
-    if len(folded) != len(text):
-        return fallback(text)
-    simplified = analysis._to_simplified(folded)
-    if len(simplified) != len(folded):
-        simplified = analysis._to_simplified_by_char(folded)
-    return simplified, list(range(len(text)))
+def _same_ranking(comparison: tuple[int, int, int, int]) -> str:
+    searches, same, scores, totals = comparison
+    if same == searches:
+        return f"identical results for all {searches} searches"
+    return (
+        f"identical results for {same}/{searches} searches; same totals and top-10 scores for {scores}/{searches}"
+        f" (equal-score ties may swap articles); same totals for {totals}/{searches}"
+    )
 
 
 def _search_ab(
@@ -162,7 +153,7 @@ def _search_ab(
     variant: Callable[[], AbstractContextManager[Any]],
     variant_request: dict[str, Any],
     extract: Callable[[Any], Any],
-) -> tuple[float, float, bool]:
+) -> tuple[float, float, tuple[int, int, int, int]]:
     """Best-of-3 seconds for ``count`` searches as shipped and as the variant, alternating; same output?"""
     from kb.auth.permissions import VIEWER, Principal
     from kb.config import Settings
@@ -172,10 +163,11 @@ def _search_ab(
     use_env(bench_env(data_dir))
     services = build_services(Settings())
     principal = Principal("bench", VIEWER)
-    plan = query_plan(QUERIES, count // len(QUERIES) + 1, seed=17)[:count]
+    plans = FreshPlans(QUERIES, count, seed=17)
 
     def run(request_options: dict[str, Any]) -> tuple[float, list[Any]]:
         outputs: list[Any] = []
+        plan = plans.next()
         with stopwatch() as watch:
             for query in plan:
                 request = service.build_request(services.settings, principal, query, **request_options)
@@ -194,36 +186,7 @@ def _search_ab(
             variant_times.append(seconds)
     finally:
         services.close()
-    return min(shipped_times), min(variant_times), shipped_out == variant_out
-
-
-def highlight_experiment(data_dir: Path, count: int, label: str) -> Experiment:
-    """The same searches with the shipped and the table-driven ``normalize_with_offsets``; hits compared."""
-    from indexer import highlight
-
-    shipped = highlight.normalize_with_offsets
-    fast = lambda text: fast_normalize_with_offsets(text, shipped)  # noqa: E731
-    shipped_s, fast_s, same = _search_ab(
-        data_dir,
-        count,
-        lambda: patched(highlight, "normalize_with_offsets", fast),
-        {},
-        lambda result: [(h.slug, h.snippet, h.title_html, h.matched_terms) for h in result.hits],
-    )
-    return Experiment(
-        f"{count} searches against {label}: `normalize_with_offsets` as shipped vs a fold table",
-        count,
-        "seconds for all searches, in process (best of 3, alternating)",
-        [
-            Variant("as shipped (per-character NFKC + lower in a Python loop)", shipped_s),
-            Variant(
-                "fold table + `str.translate`, identity offsets",
-                fast_s,
-                0,
-                "identical hits, snippets and matched terms" if same else "output differs",
-            ),
-        ],
-    )
+    return min(shipped_times), min(variant_times), _compare(shipped_out, variant_out)
 
 
 def facets_experiment(data_dir: Path, count: int, label: str) -> Experiment:
@@ -233,7 +196,7 @@ def facets_experiment(data_dir: Path, count: int, label: str) -> Experiment:
         count,
         contextlib.nullcontext,
         {"with_facets": False},
-        lambda result: (result.total, [(h.slug, h.score) for h in result.hits]),
+        _totals_and_scores,
     )
     return Experiment(
         f"{count} searches against {label}: with facets (API default) vs without",
@@ -245,7 +208,7 @@ def facets_experiment(data_dir: Path, count: int, label: str) -> Experiment:
                 "`with_facets=False`",
                 lean_s,
                 0,
-                "identical totals, hits and scores" if same else "hits or totals differ",
+                _same_ranking(same),
             ),
         ],
     )
@@ -282,15 +245,16 @@ def segments_experiment(data_dir: Path, workdir: Path, count: int, label: str) -
     use_env(bench_env(copy))
     merged = build_services(Settings())
     principal = Principal("bench", VIEWER)
-    plan = query_plan(QUERIES, count // len(QUERIES) + 1, seed=19)[:count]
+    plans = FreshPlans(QUERIES, count, seed=19)
 
     def run(services: Any) -> tuple[float, list[Any]]:
         outputs: list[Any] = []
+        plan = plans.next()
         with stopwatch() as watch:
             for query in plan:
                 request = service.build_request(services.settings, principal, query)
                 result = service.search(services.searcher, services.db, request, principal)
-                outputs.append((result.total, [hit.slug for hit in result.hits]))
+                outputs.append(_totals_and_scores(result))
         return watch.elapsed, outputs
 
     try:
@@ -307,7 +271,7 @@ def segments_experiment(data_dir: Path, workdir: Path, count: int, label: str) -
         as_is.close()
         merged.close()
         shutil.rmtree(copy.parent, ignore_errors=True)
-    same = "identical totals and top-10" if as_is_out == merged_out else "totals or top-10 order differ"
+    same = _same_ranking(_compare(as_is_out, merged_out))
     return Experiment(
         f"{count} searches against {label}: the index as the run left it vs merged into one segment",
         count,

@@ -20,7 +20,7 @@ from bench.breakdown import Breakdown
 from bench.corpus import SourceArticle, replicate, write_jsonl
 from bench.indexbuild import document_fields_function, load_documents, write_index
 from bench.measure import stopwatch
-from bench.queries import QUERIES, query_plan
+from bench.queries import QUERIES, FreshPlans
 from bench.scenarios import bench_env, single_process_rebuild, use_env
 
 log = logging.getLogger("bench")
@@ -186,6 +186,11 @@ def _section(
 # --- the profiled activities -----------------------------------------------------------------------------
 
 
+def _maybe(owner: Any, name: str) -> Callable[..., Any] | None:
+    function = getattr(owner, name, None)
+    return function if callable(function) else None
+
+
 def _rebuild_keys() -> list[tuple[str, Callable[..., Any] | None]]:
     import jieba
     from whoosh.writing import SegmentWriter
@@ -194,21 +199,17 @@ def _rebuild_keys() -> list[tuple[str, Callable[..., Any] | None]]:
     from kb.search import indexing
 
     return [
-        ("reading articles from SQLite (_all_documents incl. ORM)", getattr(indexing, "_all_documents", None)),
+        ("reading articles from SQLite (_all_documents incl. ORM)", _maybe(indexing, "_all_documents")),
         ("document_fields (markdown→plain text for snippets)", document_fields_function()),
-        ("  highlight.plain_text", highlight.plain_text),
+        ("  highlight.plain_text", _maybe(highlight, "plain_text")),
         ("SegmentWriter.add_document (analysis + posting buffers)", SegmentWriter.add_document),
-        ("  JiebaTokenizer.__call__ (word fields, whole pipeline)", analysis.JiebaTokenizer.__call__),
-        ("    analysis.normalize (NFKC + OpenCC)", analysis.normalize),
-        ("    jieba Tokenizer.tokenize (search mode)", jieba.Tokenizer.tokenize),
-        ("  BigramTokenizer.__call__ (n-gram field)", analysis.BigramTokenizer.__call__),
+        ("  tokenizer __call__ (word and n-gram fields)", _maybe(analysis.JiebaTokenizer, "__call__")),
+        ("    tokens_of_normalized (word fields: jieba + compound parts)", _maybe(analysis, "tokens_of_normalized")),
+        ("      jieba Tokenizer.tokenize (search mode)", jieba.Tokenizer.tokenize),
+        ("    analysis.normalize (NFKC + OpenCC)", _maybe(analysis, "normalize")),
+        ("    analysis.bigrams (n-gram field)", _maybe(analysis, "bigrams")),
         ("SegmentWriter.commit (flush + optimize merge)", SegmentWriter.commit),
     ]
-
-
-def _maybe(owner: Any, name: str) -> Callable[..., Any] | None:
-    function = getattr(owner, name, None)
-    return function if callable(function) else None
 
 
 def _search_keys() -> list[tuple[str, Callable[..., Any] | None]]:
@@ -224,14 +225,16 @@ def _search_keys() -> list[tuple[str, Callable[..., Any] | None]]:
         ("kb.search.service.search (everything)", _maybe(service, "search")),
         ("SearchIndex.searcher (refresh check)", _maybe(SearchIndex, "searcher")),
         ("analysis.query_concepts (query analysis)", _maybe(analysis, "query_concepts")),
+        ("visible_documents (permission filter doc set)", _maybe(isearch, "visible_documents")),
         ("Searcher._tiers (min-should-match docs_for_query)", _maybe(isearch.Searcher, "_tiers")),
         ("whoosh Searcher.search (matching + scoring + facet collection)", WhooshSearcher.search),
         ("whoosh Results.__len__ (exact total count)", Results.__len__),
         ("Searcher._result (hits, snippets, facets)", _maybe(isearch.Searcher, "_result")),
         ("  whoosh Hit.fields (stored fields)", Hit.fields),
+        ("  highlight_with_terms (snippet + title)", _maybe(highlight, "highlight_with_terms")),
         ("  highlight.highlight (snippet + title)", _maybe(highlight, "highlight")),
         ("  highlight.matched_terms", _maybe(highlight, "matched_terms")),
-        ("    analysis.normalize_with_offsets", _maybe(highlight, "normalize_with_offsets")),
+        ("    normalize_with_offsets", _maybe(highlight, "normalize_with_offsets")),
         ("  _facets (group counts)", _maybe(isearch, "_facets")),
         ("Searcher._did_you_mean (zero-result spelling)", _maybe(isearch.Searcher, "_did_you_mean")),
     ]
@@ -285,7 +288,7 @@ def profile_searches(data_dir: Path, count: int, label: str) -> ProfileSection:
     use_env(bench_env(data_dir))
     services = build_services(Settings())
     principal = Principal("bench", VIEWER)
-    plan = query_plan(QUERIES, count // len(QUERIES) + 1, seed=13)[:count]
+    plan = FreshPlans(QUERIES, count, seed=13).next()
     try:
         for query in QUERIES:  # warm caches (searcher, synonym table, OpenCC converters)
             service.search(

@@ -20,8 +20,8 @@ import httpx
 
 from bench import server as srv
 from bench.corpus import SourceArticle, replica_slug, replicate, write_jsonl
-from bench.measure import Summary, cpu_seconds, ms, rate, stopwatch, summarize
-from bench.queries import QUERIES, Ticket, query_plan, tickets
+from bench.measure import Summary, cpu_seconds, ms, percentile, rate, stopwatch, summarize
+from bench.queries import QUERIES, Ticket, distinct_plan, query_plan, tickets, unpadded
 
 log = logging.getLogger("bench")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +38,7 @@ class Options:
     poll_seconds: float = 0.02
     change_timeout: float = 30.0
     baseline_repetitions: int = 10
+    cached_rounds: int = 2
 
 
 @dataclass
@@ -52,6 +53,8 @@ class LatencyPhase:
     queries: int = 0
     queries_with_hits: int = 0
     server_cpu_ms: float = math.nan  # server CPU time (user + system) per request
+    total_mismatches: int = 0  # padded queries whose total differed from the plain query's
+    per_query: dict[str, tuple[float, int]] = field(default_factory=dict)  # query -> (p50 ms, total matches)
 
     @property
     def per_second(self) -> float:
@@ -92,6 +95,7 @@ class SizeResult:
     rss_after_queries_bytes: int = 0
     rss_end_bytes: int = 0
     search: LatencyPhase | None = None
+    search_repeated: LatencyPhase | None = None
     suggestions: LatencyPhase | None = None
     change: ChangePhase | None = None
     baseline: LatencyPhase | None = None
@@ -240,17 +244,17 @@ def _client(server: srv.Server, token: str) -> httpx.Client:
     return httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=120.0)
 
 
-def http_search(
-    client: httpx.Client, queries: Sequence[str], options: Options, server_cpu: Callable[[], float]
+def _timed_searches(
+    client: httpx.Client, plan: Sequence[str], server_cpu: Callable[[], float], expected: dict[str, int]
 ) -> LatencyPhase:
-    """Warm-up rounds, then each query ``repetitions`` times, one request at a time on a keep-alive client."""
-    for query in query_plan(queries, options.warmup_rounds, seed=3):
-        client.get("/api/v1/search", params={"q": query})
-    plan = query_plan(queries, options.repetitions)
+    """Send ``plan`` one request at a time; totals are checked against ``expected`` (by unpadded query)."""
     latencies: list[float] = []
     took: list[float] = []
     with_hits: set[str] = set()
     errors = 0
+    mismatches = 0
+    by_query: dict[str, list[float]] = {}
+    totals: dict[str, int] = {}
     cpu_before = server_cpu()
     with stopwatch() as total:
         for query in plan:
@@ -262,19 +266,45 @@ def http_search(
                 continue
             body: dict[str, Any] = response.json()
             took.append(float(body["took_ms"]))
+            base = unpadded(query)
+            by_query.setdefault(base, []).append(latencies[-1])
+            totals[base] = int(body["total"])
             if body["total"] > 0:
-                with_hits.add(query)
+                with_hits.add(base)
+            if base in expected and expected[base] != body["total"]:
+                mismatches += 1
     cpu_ms = ms(server_cpu() - cpu_before) / len(plan)
-    return LatencyPhase(
+    phase = LatencyPhase(
         summarize(latencies),
         len(plan),
         total.elapsed,
         errors,
         summarize(took),
-        len(set(queries)),
+        len({unpadded(q) for q in plan}),
         len(with_hits),
         cpu_ms,
     )
+    phase.total_mismatches = mismatches
+    phase.per_query = {query: (percentile(values, 50), totals[query]) for query, values in by_query.items()}
+    return phase
+
+
+def http_search(
+    client: httpx.Client, queries: Sequence[str], options: Options, server_cpu: Callable[[], float]
+) -> tuple[LatencyPhase, LatencyPhase]:
+    """Warm-up, then (1) every request a distinct cache key, (2) the warm-up queries again (result-cache hits).
+
+    Each query is sent ``repetitions`` times in (1), with trailing punctuation that the analyzer ignores, so
+    a result cache cannot answer them; (2) repeats the plain queries ``cached_rounds`` times.
+    """
+    expected: dict[str, int] = {}
+    for query in query_plan(queries, options.warmup_rounds, seed=3):
+        response = client.get("/api/v1/search", params={"q": query})
+        if response.status_code == 200:
+            expected[query] = int(response.json()["total"])
+    uncached = _timed_searches(client, distinct_plan(queries, options.repetitions), server_cpu, expected)
+    repeated = _timed_searches(client, query_plan(queries, options.cached_rounds, seed=5), server_cpu, expected)
+    return uncached, repeated
 
 
 def http_suggestions(
@@ -366,7 +396,7 @@ def run_http(
         result.rss_ready_bytes = srv.rss_bytes(server.pid)
         with _client(server, viewer_token) as viewer, _client(server, reviewer_token) as reviewer:
             server_cpu = functools.partial(srv.cpu_seconds, server.pid)
-            result.search = http_search(viewer, QUERIES, options, server_cpu)
+            result.search, result.search_repeated = http_search(viewer, QUERIES, options, server_cpu)
             result.rss_after_queries_bytes = srv.rss_bytes(server.pid)
             log.info(
                 "  search: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, %.1f req/s",

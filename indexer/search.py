@@ -204,8 +204,9 @@ class Searcher:
         subqueries = [concept_query(c) for c in concepts]
         results, relaxed = None, False
         for tier, (query, permitted) in enumerate(self._tiers(searcher, subqueries, visible)):
-            # optimize=False: block-quality skipping would make the exact total cost a second search.
-            results = searcher.search(query, filter=permitted, limit=window, groupedby=facet_spec, optimize=False)
+            # limit=None: with a limit, Whoosh's total is wrong both ways (optimize=False undercounts;
+            # optimize=True recounts without the filter, so drafts would show in totals). Collect all, page later.
+            results = searcher.search(query, filter=permitted, limit=None, groupedby=facet_spec)
             relaxed = tier > 0
             if len(results) > 0:
                 break
@@ -241,7 +242,7 @@ class Searcher:
         relaxed: bool,
     ) -> SearchResult:
         terms = highlight_terms(concepts)
-        page = list(results)[request.offset : request.offset + request.limit]
+        page = results[request.offset : request.offset + request.limit]
         labels = _concept_labels(concepts)
         # Sorted (browse) results carry the sort key in ``score``; they have no relevance score.
         hits = [
@@ -294,7 +295,7 @@ class Searcher:
                 return SearchResult(0, [], self._elapsed(started))
             weighted = [concept_query(concept, weight) for concept, weight in key_terms]
             concepts = [concept for concept, _ in key_terms]
-            results = searcher.search(Or(weighted, scale=0.9), filter=set(visible), limit=request.limit)
+            results = searcher.search(Or(weighted, scale=0.9), filter=set(visible), limit=None)
             result = self._result(results, request, concepts, started, relaxed=True)
             return SearchResult(result.total, result.hits, self._elapsed(started), {}, None, result.terms, True)
 

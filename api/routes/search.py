@@ -87,10 +87,7 @@ def search_out(result: SearchResult) -> SearchOut:
         total=result.total,
         took_ms=result.took_ms,
         hits=[hit_out(h) for h in result.hits],
-        facets={
-            name: [FacetCount(value=v, count=c) for v, c in facet.counts]
-            for name, facet in result.facets.items()
-        },
+        facets={name: [FacetCount(value=v, count=c) for v, c in facet.counts] for name, facet in result.facets.items()},
         did_you_mean=result.did_you_mean,
         relaxed=result.relaxed,
     )
@@ -106,6 +103,7 @@ def search(
     tag: Annotated[list[str] | None, Query(description="按标签筛选，可重复")] = None,
     category: str | None = None,
     status: Status | None = None,
+    facets: Annotated[bool, Query(description="同时返回分面计数（标签、分类、状态）；约占搜索时间的四分之一")] = False,
 ) -> Any:
     """Full-text search over the articles the caller may see."""
     request = service.build_request(
@@ -117,6 +115,7 @@ def search(
         tags=tuple(tag or ()),
         category=category,
         status=status,
+        with_facets=facets,
     )
     return search_out(service.search(services.searcher, services.db, request, principal))
 
@@ -124,9 +123,5 @@ def search(
 @router.post("/suggestions", response_model=SuggestionOut)
 def suggestions(body: SuggestionIn, services: ServicesDep, principal: ApiPrincipal) -> Any:
     """Articles most likely to solve a ticket, from its title and description."""
-    result = service.suggest(
-        services.settings, services.searcher, principal, body.title, body.description, body.limit
-    )
-    return SuggestionOut(
-        hits=[hit_out(h) for h in result.hits], key_terms=list(result.terms), took_ms=result.took_ms
-    )
+    result = service.suggest(services.settings, services.searcher, principal, body.title, body.description, body.limit)
+    return SuggestionOut(hits=[hit_out(h) for h in result.hits], key_terms=list(result.terms), took_ms=result.took_ms)

@@ -46,7 +46,9 @@ class TestMatrix:
 
     def test_search_totals_facets_and_snippets_leak_nothing(self, api: Api, role: str | None) -> None:
         seed(api)
-        response = api.client.get("/api/v1/search", params={"q": "VPN 故障"}, headers=api.headers(role))
+        response = api.client.get(
+            "/api/v1/search", params={"q": "VPN 故障", "facets": "true"}, headers=api.headers(role)
+        )
         if role is None:
             assert response.status_code == 401
             return
@@ -116,9 +118,7 @@ class TestMatrix:
 
     def test_editing_creating_and_deleting(self, api: Api, role: str | None) -> None:
         seed(api)
-        edit = api.client.patch(
-            "/api/v1/articles/art-published", headers=api.headers(role), json={"title": "改"}
-        )
+        edit = api.client.patch("/api/v1/articles/art-published", headers=api.headers(role), json={"title": "改"})
         create = api.client.post("/api/v1/articles", headers=api.headers(role), json={"title": "新草稿"})
         delete = api.client.delete("/api/v1/articles/art-retired", headers=api.headers(role))
         expected_edit = {
@@ -165,13 +165,9 @@ class TestEngineersOwnDrafts:
             ).status_code
             == 200
         )
-        found = api.client.get(
-            "/api/v1/search", params={"q": "ownwordzz"}, headers=api.headers("engineer")
-        ).json()
+        found = api.client.get("/api/v1/search", params={"q": "ownwordzz"}, headers=api.headers("engineer")).json()
         assert found["total"] == 1
-        other = api.client.get(
-            "/api/v1/search", params={"q": "ownwordzz"}, headers=api.headers("viewer")
-        ).json()
+        other = api.client.get("/api/v1/search", params={"q": "ownwordzz"}, headers=api.headers("viewer")).json()
         assert other["total"] == 0
 
 

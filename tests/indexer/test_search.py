@@ -153,3 +153,22 @@ class TestRelaxedTiersNeverWidenPermissions:
         # and an empty allow-set must not turn into "no filter".
         result = search(index, "VPN 草稿机密词 qzxsecret 泄露")
         assert "draft-vpn" not in [h.slug for h in result.hits]  # type: ignore[attr-defined]
+
+
+class TestExactTotals:
+    def test_totals_count_every_visible_match_and_no_invisible_one(self, tmp_path: object) -> None:
+        from pathlib import Path
+
+        from tests.indexer.conftest import doc
+
+        documents = [doc(f"pub-{n}", f"密码重置 失败 案例 {n}", body="重置 密码") for n in range(40)]
+        documents += [doc(f"draft-{n}", f"密码重置 草稿 {n}", status="draft") for n in range(60)]
+        index = SearchIndex(Path(str(tmp_path)) / "totals")
+        index.acquire_writer()
+        index.rebuild(documents, position=1)
+        for with_facets in (True, False):
+            for query in ("密码重置", "密码重置 失败", "密码重置 失败 火星文 案例"):
+                result = search(index, query, limit=5, with_facets=with_facets)
+                assert result.total == 40, (query, with_facets)  # type: ignore[attr-defined]
+                assert all(h.slug.startswith("pub-") for h in result.hits)  # type: ignore[attr-defined]
+        index.close()
