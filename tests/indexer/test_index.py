@@ -111,3 +111,12 @@ class TestRebuildAndSwap:
             index.rebuild(DOCUMENTS, position=1)
         generations = [p for p in index.root.iterdir() if p.name.startswith("gen-")]
         assert len(generations) <= 2
+
+
+class TestSegments:
+    def test_incremental_commits_do_not_pile_up_segments(self, index: SearchIndex) -> None:
+        for number in range(12):
+            index.apply([IndexChange(f"edit-{number}", doc(f"edit-{number}", f"第 {number} 次编辑"))], position=100)
+        assert len(index._ix._segments()) == 1  # type: ignore[union-attr]
+        assert index.doc_count() == len(DOCUMENTS) + 12
+        assert slugs(index, "编辑") != []
