@@ -99,9 +99,7 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers: list[Any] = [
-                    h
-                    for h in message.get("headers", [])
-                    if h[0].lower() not in {k for k, _ in SECURITY_HEADERS}
+                    h for h in message.get("headers", []) if h[0].lower() not in {k for k, _ in SECURITY_HEADERS}
                 ]
                 for key, value in SECURITY_HEADERS:
                     if key == b"content-security-policy" and is_docs:

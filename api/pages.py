@@ -31,9 +31,7 @@ ROLE_LABELS = {
     "admin": "管理员",
     "integration": "集成",
 }
-TEMPLATES.env.globals.update(
-    STATUS_LABELS=STATUS_LABELS, ROLE_LABELS=ROLE_LABELS, ACTION_LABELS=service.ACTION_LABELS
-)
+TEMPLATES.env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLE_LABELS=ROLE_LABELS, ACTION_LABELS=service.ACTION_LABELS)
 PAGE_SIZE = 10
 # Text inputs of the edit form; tags and review_by are parsed separately, status changes by transitions.
 EDITABLE_FIELDS = tuple(name for name in CONTENT_FIELDS if name not in ("tags", "review_by", "status"))
@@ -44,9 +42,7 @@ router = APIRouter(include_in_schema=False)
 def _page(
     request: Request, template: str, principal: Principal | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(
-        request, template, {"principal": principal, **context}, status_code=status_code
-    )
+    return TEMPLATES.TemplateResponse(request, template, {"principal": principal, **context}, status_code=status_code)
 
 
 def render_error(request: Request, status: int, message: str) -> HTMLResponse:
@@ -233,9 +229,7 @@ def review_page(
     if status not in STATUSES:
         raise InvalidInput(f"未知状态“{status}”")
     with services.db.session(write=False) as session:
-        total, rows = service.list_visible(
-            session, principal, status=status, limit=50, offset=(page - 1) * 50
-        )
+        total, rows = service.list_visible(session, principal, status=status, limit=50, offset=(page - 1) * 50)
         return _page(
             request,
             "review.html",
@@ -314,9 +308,7 @@ def edit_page(slug: str, request: Request, services: ServicesDep, principal: Pag
 
 
 @router.post("/articles/{slug}/edit")
-async def edit_submit(
-    slug: str, request: Request, services: ServicesDep, principal: PagePrincipal
-) -> Response:
+async def edit_submit(slug: str, request: Request, services: ServicesDep, principal: PagePrincipal) -> Response:
     """Save the edit form as a new version."""
     if principal is None:
         return _login_redirect(request)
@@ -372,9 +364,7 @@ def login_submit(
     try:
         principal_from_secret(services, token)
     except NotAuthenticated:
-        return _page(
-            request, "login.html", None, next=_safe_next(next), error="令牌无效或已吊销", status_code=401
-        )
+        return _page(request, "login.html", None, next=_safe_next(next), error="令牌无效或已吊销", status_code=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE_NAME,

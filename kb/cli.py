@@ -161,9 +161,7 @@ def search(
     try:
         _sync_index(services, quiet=True)
         principal = Principal("cli", REVIEWER if all_statuses else VIEWER)
-        request = search_service.build_request(
-            services.settings, principal, query, limit=limit, with_facets=False
-        )
+        request = search_service.build_request(services.settings, principal, query, limit=limit, with_facets=False)
         result = search_service.search(services.searcher, services.db, request, principal)
     finally:
         services.close()

@@ -16,9 +16,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")
 
-    data_dir: Path = Field(
-        default=Path("data"), description="Data directory: SQLite file, index, jieba cache."
-    )
+    data_dir: Path = Field(default=Path("data"), description="Data directory: SQLite file, index, jieba cache.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in the data dir.")
     content_dir: Path = Field(default=REPO_ROOT / "content", description="Markdown imported on first start.")
     import_content_on_first_start: bool = True

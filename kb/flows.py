@@ -57,7 +57,5 @@ def bootstrap_admin(services: Services) -> str | None:
     with services.db.session() as session:
         if auth_service.has_admin_token(session):
             return None
-        _token, secret = auth_service.create_token(
-            session, name="初始管理员", role="admin", actor="system:first-start"
-        )
+        _token, secret = auth_service.create_token(session, name="初始管理员", role="admin", actor="system:first-start")
     return secret

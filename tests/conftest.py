@@ -107,7 +107,5 @@ def wait_indexed(services: Services, timeout: float = 10.0) -> None:
 def make_token(services: Services, role: str, name: str | None = None) -> str:
     """A fresh token secret for ``role``."""
     with services.db.session() as session:
-        _token, secret = auth_service.create_token(
-            session, name=name or f"{role}-user", role=role, actor="test"
-        )
+        _token, secret = auth_service.create_token(session, name=name or f"{role}-user", role=role, actor="test")
     return secret

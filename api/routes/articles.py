@@ -147,9 +147,7 @@ def diff(
 
 
 @router.post("/{slug}/feedback", status_code=201)
-def feedback(
-    slug: str, body: FeedbackCreate, services: ServicesDep, principal: ApiPrincipal
-) -> dict[str, int]:
+def feedback(slug: str, body: FeedbackCreate, services: ServicesDep, principal: ApiPrincipal) -> dict[str, int]:
     """Record "was this helpful?"."""
     with services.db.session() as session:
         article = service.get_visible(session, slug, principal)

@@ -79,9 +79,7 @@ def list_visible(
     if status:
         query = query.where(Article.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Article.updated_at.desc(), Article.id.desc()).limit(limit).offset(offset)
-    )
+    rows = session.scalars(query.order_by(Article.updated_at.desc(), Article.id.desc()).limit(limit).offset(offset))
     return int(total), list(rows)
 
 
@@ -250,9 +248,7 @@ def list_versions(session: Session, article: Article) -> list[ArticleVersion]:
 def get_version(session: Session, article: Article, version: int) -> ArticleVersion:
     """One version of an article."""
     row = session.scalar(
-        select(ArticleVersion).where(
-            ArticleVersion.article_id == article.id, ArticleVersion.version == version
-        )
+        select(ArticleVersion).where(ArticleVersion.article_id == article.id, ArticleVersion.version == version)
     )
     if row is None:
         raise NotFound(f"文章“{article.slug}”没有版本 {version}")
@@ -271,9 +267,7 @@ def diff_versions(session: Session, article: Article, old: int, new: int) -> str
     return "\n".join(lines)
 
 
-def add_feedback(
-    session: Session, article: Article, helpful: bool, comment: str, actor: str
-) -> ArticleFeedback:
+def add_feedback(session: Session, article: Article, helpful: bool, comment: str, actor: str) -> ArticleFeedback:
     """Stores a "was this helpful?" answer."""
     feedback = ArticleFeedback(article_id=article.id, helpful=helpful, comment=comment.strip(), actor=actor)
     session.add(feedback)

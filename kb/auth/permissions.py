@@ -82,8 +82,7 @@ def check_transition(principal: Principal, article: Article, action: str) -> Non
         return
     own = principal.role == ENGINEER and article.created_by == principal.name
     allowed = own and (
-        (action == "submit" and article.status == DRAFT)
-        or (action == "to_draft" and article.status == IN_REVIEW)
+        (action == "submit" and article.status == DRAFT) or (action == "to_draft" and article.status == IN_REVIEW)
     )
     require(allowed, f"没有执行“{action}”的权限（发布、下线和恢复需要审核人）")
 

@@ -30,9 +30,7 @@ def create_token(session: Session, *, name: str, role: str, actor: str) -> tuple
     if not name or len(name) > 100:
         raise InvalidInput("令牌名称不能为空，且不超过 100 个字符")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(
-        name=name, role=role, token_hash=hash_token(secret), prefix=secret[:10], created_by=actor
-    )
+    token = ApiToken(name=name, role=role, token_hash=hash_token(secret), prefix=secret[:10], created_by=actor)
     session.add(token)
     session.flush()
     audit.record(

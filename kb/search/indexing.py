@@ -20,9 +20,7 @@ APPLY_BATCH = 500
 
 def to_document(article: Article) -> IndexableDocument:
     """The index's view of an article: title, symptoms, tags, and the rest as body."""
-    body = "\n\n".join(
-        part for part in (article.cause, article.resolution, article.prevention, article.body) if part
-    )
+    body = "\n\n".join(part for part in (article.cause, article.resolution, article.prevention, article.body) if part)
     return IndexableDocument(
         slug=article.slug,
         title=article.title,
@@ -68,9 +66,7 @@ def apply_pending(db: Database, index: SearchIndex) -> int:
                 return applied
             slugs = list(dict.fromkeys(row.slug for row in rows))
             articles = {a.slug: a for a in session.scalars(select(Article).where(Article.slug.in_(slugs)))}
-            changes = [
-                IndexChange(slug, to_document(articles[slug]) if slug in articles else None) for slug in slugs
-            ]
+            changes = [IndexChange(slug, to_document(articles[slug]) if slug in articles else None) for slug in slugs]
             last_position = rows[-1].id
         index.apply(changes, last_position)
         applied += len(rows)

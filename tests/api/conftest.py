@@ -38,8 +38,7 @@ def api(settings: Settings) -> Iterator[Api]:
     with TestClient(app, raise_server_exceptions=False) as client:
         services: Services = app.state.services
         tokens = {
-            role: make_token(services, role)
-            for role in ("viewer", "engineer", "reviewer", "admin", "integration")
+            role: make_token(services, role) for role in ("viewer", "engineer", "reviewer", "admin", "integration")
         }
         wait_indexed(services)
         yield Api(client, services, tokens)

@@ -64,8 +64,9 @@ class LiveServer:
 
     def client(self, role: str) -> httpx.Client:
         """An HTTP client authenticated as ``role`` (the caller closes it)."""
-        return httpx.Client(base_url=self.base_url, timeout=10.0,
-                            headers={"Authorization": f"Bearer {self.tokens[role]}"})
+        return httpx.Client(
+            base_url=self.base_url, timeout=10.0, headers={"Authorization": f"Bearer {self.tokens[role]}"}
+        )
 
     def log_tail(self, lines: int = 40) -> str:
         """The end of the service's log, for failure messages."""
@@ -91,16 +92,15 @@ class LiveServer:
             if slug in slugs:
                 return
             time.sleep(0.1)
-        raise AssertionError(f"{slug!r} not found by {query!r} as {role} within {timeout}s (hits: {slugs})\n"
-                             f"{self.log_tail()}")
+        raise AssertionError(
+            f"{slug!r} not found by {query!r} as {role} within {timeout}s (hits: {slugs})\n{self.log_tail()}"
+        )
 
     def create_article(self, role: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST /api/v1/articles as ``role``; returns the created article."""
         with self.client(role) as client:
             response = client.post("/api/v1/articles", json=payload)
-        assert response.status_code == 201, (
-            f"create {payload.get('slug')} -> {response.status_code}: {response.text}"
-        )
+        assert response.status_code == 201, f"create {payload.get('slug')} -> {response.status_code}: {response.text}"
         created: dict[str, Any] = response.json()
         return created
 
@@ -113,25 +113,37 @@ def _free_port() -> int:
 
 def _service_env(data_dir: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-    env.update({
-        "KB_DATA_DIR": str(data_dir),
-        "KB_IMPORT_CONTENT_ON_FIRST_START": "true",
-        "KB_CONTENT_DIR": str(REPO / "content"),
-        "KB_HOST": "127.0.0.1",
-        "KB_PORT": str(port),
-        "KB_ALLOW_ANONYMOUS_READ": "false",
-        "KB_LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "KB_DATA_DIR": str(data_dir),
+            "KB_IMPORT_CONTENT_ON_FIRST_START": "true",
+            "KB_CONTENT_DIR": str(REPO / "content"),
+            "KB_HOST": "127.0.0.1",
+            "KB_PORT": str(port),
+            "KB_ALLOW_ANONYMOUS_READ": "false",
+            "KB_LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
 def _start(server: LiveServer, port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
-               "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     with open(server.log_path, "ab") as log:
-        return subprocess.Popen(command, cwd=REPO, env=server.env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            command, cwd=REPO, env=server.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -172,7 +184,11 @@ def _create_tokens(env: dict[str, str]) -> dict[str, str]:
     processes = {
         role: subprocess.Popen(
             [sys.executable, "-m", "kb.cli", "token", "create", "--role", role, "--name", name],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for role, name in TOKEN_NAMES.items()
     }
@@ -191,8 +207,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     """The real service on a free port, on a fresh data dir, with content/ imported on first start."""
     data_dir = tmp_path_factory.mktemp("e2e") / "data"
     port = _free_port()
-    server = LiveServer(base_url=f"http://127.0.0.1:{port}", env=_service_env(data_dir, port),
-                        data_dir=data_dir, log_path=data_dir.parent / "service.log")
+    server = LiveServer(
+        base_url=f"http://127.0.0.1:{port}",
+        env=_service_env(data_dir, port),
+        data_dir=data_dir,
+        log_path=data_dir.parent / "service.log",
+    )
 
     process = _start(server, port)
     try:
@@ -219,9 +239,7 @@ def browser() -> Iterator[Browser]:
         pytest.skip(reason)
     playwright = sync_playwright().start()
     try:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:

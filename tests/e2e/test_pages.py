@@ -60,8 +60,7 @@ class TestSearchPage:
         [("印表機離線", PRINTER_OFFLINE), ("ＮＧＩＮＸ　５０２", NGINX_502)],
         ids=["traditional-chinese", "full-width"],
     )
-    def test_traditional_and_full_width_queries_are_normalised(self, viewer_page: Page, query: str,
-                                                               slug: str) -> None:
+    def test_traditional_and_full_width_queries_are_normalised(self, viewer_page: Page, query: str, slug: str) -> None:
         search_in_box(viewer_page, query)
 
         expect(viewer_page.locator("form.searchbox input[name=q]")).to_have_value(query)
@@ -150,13 +149,19 @@ class TestReviewAndPublish:
     SLUG = "e2e-publish-dns"
     TERM = "蓝鲸巡检口令"
 
-    def test_reviewer_publishes_draft_and_viewer_finds_it(self, live_server: LiveServer, reviewer_page: Page,
-                                                          viewer_page: Page) -> None:
+    def test_reviewer_publishes_draft_and_viewer_finds_it(
+        self, live_server: LiveServer, reviewer_page: Page, viewer_page: Page
+    ) -> None:
         # Its own draft, so that e2e-draft-vpn stays a draft for TestDraftVisibility whatever the order.
-        live_server.create_article("reviewer", {
-            "slug": self.SLUG, "title": f"草稿：内网 DNS 解析偶发超时 {self.TERM}",
-            "symptoms": "办公网客户端偶发解析超时，重试后恢复。", "tags": ["dns"],
-        })
+        live_server.create_article(
+            "reviewer",
+            {
+                "slug": self.SLUG,
+                "title": f"草稿：内网 DNS 解析偶发超时 {self.TERM}",
+                "symptoms": "办公网客户端偶发解析超时，重试后恢复。",
+                "tags": ["dns"],
+            },
+        )
         reviewer, viewer = reviewer_page, viewer_page  # separate browser contexts
 
         reviewer.goto("/review?status=draft")

@@ -46,25 +46,30 @@ FIND_PROBLEMS = """(root) => {
   }
   return problems;
 }"""
-BAD_LINKS = ('a[href^="javascript" i], a[href^="data:" i], a[href^="vbscript:" i], '
-             '[src^="javascript" i], [src^="vbscript:" i], [src^="data:" i]')
+BAD_LINKS = (
+    'a[href^="javascript" i], a[href^="data:" i], a[href^="vbscript:" i], '
+    '[src^="javascript" i], [src^="vbscript:" i], [src^="data:" i]'
+)
 
 
 @pytest.fixture(scope="module")
 def xss_article(live_server: LiveServer) -> str:
     """A published article whose title, sections, tags and category carry the payload corpus."""
     corpus = "\n\n".join(XSS_PAYLOADS)
-    live_server.create_article("reviewer", {
-        "slug": SLUG,
-        "title": TITLE,
-        "status": "published",
-        "symptoms": f"{TERM}：页面出现异常弹窗。\n\n{corpus}",
-        "cause": " ".join(XSS_PAYLOADS),
-        "resolution": "\n".join(f"- 第 {n} 步：{p}" for n, p in enumerate(XSS_PAYLOADS, start=1)),
-        "body": f"## 载荷\n\n{corpus}\n\n```html\n{XSS_PAYLOADS[0]}\n```\n",
-        "category": CATEGORY_PAYLOAD,
-        "tags": ["xss", TAG_PAYLOAD],
-    })
+    live_server.create_article(
+        "reviewer",
+        {
+            "slug": SLUG,
+            "title": TITLE,
+            "status": "published",
+            "symptoms": f"{TERM}：页面出现异常弹窗。\n\n{corpus}",
+            "cause": " ".join(XSS_PAYLOADS),
+            "resolution": "\n".join(f"- 第 {n} 步：{p}" for n, p in enumerate(XSS_PAYLOADS, start=1)),
+            "body": f"## 载荷\n\n{corpus}\n\n```html\n{XSS_PAYLOADS[0]}\n```\n",
+            "category": CATEGORY_PAYLOAD,
+            "tags": ["xss", TAG_PAYLOAD],
+        },
+    )
     live_server.wait_until_searchable("viewer", TERM, SLUG)
     return SLUG
 
@@ -132,7 +137,6 @@ class TestStoredXss:
         assert_no_injection(page, ".results")
         assert_no_injection(page, "aside.facets")
         assert_no_injection(page, "main")
-
 
 
 class TestStoredXssApi:

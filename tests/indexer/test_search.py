@@ -48,9 +48,7 @@ class TestAndThenRelax:
         result = search(index, "Nginx 502")
         assert not result.relaxed  # type: ignore[attr-defined]
 
-    def test_a_query_with_an_unmatched_term_relaxes_instead_of_returning_nothing(
-        self, index: SearchIndex
-    ) -> None:
+    def test_a_query_with_an_unmatched_term_relaxes_instead_of_returning_nothing(self, index: SearchIndex) -> None:
         result = search(index, "Nginx 502 完全不相干的词语 卡夫卡")
         assert result.relaxed  # type: ignore[attr-defined]
         assert result.hits[0].slug == "nginx-502"  # type: ignore[attr-defined]
@@ -66,9 +64,7 @@ class TestPermissionsBeforeRanking:
         result = search(index, "qzxsecret")
         assert result.total == 0  # type: ignore[attr-defined]
         assert result.hits == []  # type: ignore[attr-defined]
-        tag_values = (
-            [value for value, _ in result.facets.get("tags", ()).counts] if result.facets.get("tags") else []
-        )  # type: ignore[attr-defined]
+        tag_values = [value for value, _ in result.facets.get("tags", ()).counts] if result.facets.get("tags") else []  # type: ignore[attr-defined]
         assert "secret-tag" not in tag_values
 
     def test_browsing_without_a_query_counts_only_visible_documents(self, index: SearchIndex) -> None:

@@ -40,13 +40,9 @@ class TestDatabaseWriters:
         db = Database(database_url)
         db.create_all()
         with db.session() as session:
-            service.create_article(
-                session, ArticleCreate(slug="counter", title="计数器", symptoms="0"), REVIEWER
-            )
+            service.create_article(session, ArticleCreate(slug="counter", title="计数器", symptoms="0"), REVIEWER)
         context = multiprocessing.get_context("spawn")
-        workers = [
-            context.Process(target=_increment, args=(database_url, INCREMENTS)) for _ in range(WRITERS)
-        ]
+        workers = [context.Process(target=_increment, args=(database_url, INCREMENTS)) for _ in range(WRITERS)]
         for worker in workers:
             worker.start()
         for worker in workers:
@@ -56,9 +52,7 @@ class TestDatabaseWriters:
             article = session.scalar(select(Article).where(Article.slug == "counter"))
             assert article is not None
             assert int(article.symptoms) == WRITERS * INCREMENTS
-            versions = session.scalars(
-                select(ArticleVersion.version).where(ArticleVersion.article_id == article.id)
-            )
+            versions = session.scalars(select(ArticleVersion.version).where(ArticleVersion.article_id == article.id))
             assert sorted(versions) == list(range(1, WRITERS * INCREMENTS + 2))
         db.dispose()
 
@@ -110,13 +104,8 @@ class TestHttpWithSeveralWorkers:
             time.sleep(1.0)
             context = multiprocessing.get_context("spawn")
             results = context.Queue()
-            editors = [
-                context.Process(target=_http_increment, args=(server.url, token, 15, results))
-                for _ in range(4)
-            ]
-            searchers = [
-                context.Process(target=_http_search, args=(server.url, token, 8.0, results)) for _ in range(2)
-            ]
+            editors = [context.Process(target=_http_increment, args=(server.url, token, 15, results)) for _ in range(4)]
+            searchers = [context.Process(target=_http_search, args=(server.url, token, 8.0, results)) for _ in range(2)]
             for process in editors + searchers:
                 process.start()
             statuses: list[int] = []

@@ -37,9 +37,7 @@ class TestShippedContent:
         assert report.created >= 60
         articles = state(services)
         assert all(a["status"] == "published" for a in articles.values())
-        assert all(
-            a["symptoms"] and a["cause"] and a["resolution"] and a["prevention"] for a in articles.values()
-        )
+        assert all(a["symptoms"] and a["cause"] and a["resolution"] and a["prevention"] for a in articles.values())
 
     def test_importing_twice_changes_nothing(self, services: Services) -> None:
         run_import(services, CONTENT)
@@ -86,9 +84,7 @@ class TestRoundTrip:
         assert report.problems == []
         assert state(services) == original
 
-    def test_re_importing_an_export_into_the_same_database_is_a_no_op(
-        self, services: Services, tmp_path: Path
-    ) -> None:
+    def test_re_importing_an_export_into_the_same_database_is_a_no_op(self, services: Services, tmp_path: Path) -> None:
         run_import(services, CONTENT)
         importer.export_all(services.db, tmp_path / "out")
         report = run_import(services, tmp_path / "out")
@@ -157,9 +153,7 @@ class TestJsonLines:
 
 class TestMarkdownFiles:
     def test_broken_front_matter_names_the_file_and_line(self, services: Services, tmp_path: Path) -> None:
-        (tmp_path / "good.md").write_text(
-            "---\ntitle: 好文章\n---\n\n## 故障现象\n\n现象\n", encoding="utf-8"
-        )
+        (tmp_path / "good.md").write_text("---\ntitle: 好文章\n---\n\n## 故障现象\n\n现象\n", encoding="utf-8")
         (tmp_path / "bad-yaml.md").write_text("---\ntitle: 坏\ntags: [a, b\n---\n正文\n", encoding="utf-8")
         (tmp_path / "no-front.md").write_text("# 只有正文\n", encoding="utf-8")
         (tmp_path / "unknown.md").write_text("---\ntitle: t\ncolour: red\n---\n", encoding="utf-8")
@@ -171,9 +165,7 @@ class TestMarkdownFiles:
         assert "YAML" in problems["bad-yaml.md"].message
         assert "colour" in problems["unknown.md"].message
 
-    def test_missing_paths_and_unsupported_files_are_reported(
-        self, services: Services, tmp_path: Path
-    ) -> None:
+    def test_missing_paths_and_unsupported_files_are_reported(self, services: Services, tmp_path: Path) -> None:
         (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
         report = run_import(services, tmp_path / "nope", tmp_path / "notes.txt")
         assert [Path(p.source).name for p in report.problems] == ["nope", "notes.txt"]

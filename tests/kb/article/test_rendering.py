@@ -78,12 +78,21 @@ def assert_safe(html: str) -> None:
 class TestChecker:
     """assert_safe itself catches what the sanitiser must remove (so passing tests mean something)."""
 
-    @pytest.mark.parametrize("html", [
-        "<script>alert(1)</script>", '<img src="x" onerror="alert(1)">', "<p onclick=alert(1)>x</p>",
-        '<a href="javascript:alert(1)">x</a>', '<a href=" JaVa\tScRiPt:alert(1)">x</a>',
-        '<a href="&#106;avascript:alert(1)">x</a>', '<img src="data:image/svg+xml,<svg/onload=alert(1)>">',
-        '<a href="vbscript:msgbox(1)">v</a>', "<svg><circle/></svg>", '<iframe src="/x"></iframe>',
-    ])
+    @pytest.mark.parametrize(
+        "html",
+        [
+            "<script>alert(1)</script>",
+            '<img src="x" onerror="alert(1)">',
+            "<p onclick=alert(1)>x</p>",
+            '<a href="javascript:alert(1)">x</a>',
+            '<a href=" JaVa\tScRiPt:alert(1)">x</a>',
+            '<a href="&#106;avascript:alert(1)">x</a>',
+            '<img src="data:image/svg+xml,<svg/onload=alert(1)>">',
+            '<a href="vbscript:msgbox(1)">v</a>',
+            "<svg><circle/></svg>",
+            '<iframe src="/x"></iframe>',
+        ],
+    )
     def test_rejects_unsafe_html(self, html: str) -> None:
         with pytest.raises(AssertionError):
             assert_safe(html)
@@ -101,9 +110,7 @@ class TestXssPayloads:
 
     @pytest.mark.parametrize("payload", XSS_PAYLOADS)
     def test_payload_inside_markdown(self, payload: str) -> None:
-        html = render_markdown(
-            f"## 现象\n\n用户报告：{payload} 之后页面空白。\n\n- 第一步 {payload}\n- 第二步\n"
-        )
+        html = render_markdown(f"## 现象\n\n用户报告：{payload} 之后页面空白。\n\n- 第一步 {payload}\n- 第二步\n")
         assert_safe(html)
         assert "<h2>现象</h2>" in html
 
@@ -119,14 +126,23 @@ class TestXssPayloads:
         assert ">click</a>" in html and ">x</a>" in html
         assert "href" not in html
 
-    @pytest.mark.parametrize("url", [
-        "java\tscript:alert(1)", "java&#9;script:alert(1)", "java&#x0A;script:alert(1)",
-        "\x01javascript:alert(1)", "&#0;javascript:alert(1)", "javascript&colon;alert(1)",
-        "JAVASCRIPT:alert(1)", "&#x6A;avascript:alert(1)",
-        "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "vbscript:msgbox(1)",
-    ])
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "java\tscript:alert(1)",
+            "java&#9;script:alert(1)",
+            "java&#x0A;script:alert(1)",
+            "\x01javascript:alert(1)",
+            "&#0;javascript:alert(1)",
+            "javascript&colon;alert(1)",
+            "JAVASCRIPT:alert(1)",
+            "&#x6A;avascript:alert(1)",
+            "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+            "vbscript:msgbox(1)",
+        ],
+    )
     def test_obfuscated_link_schemes(self, url: str) -> None:
-        assert_safe(render_markdown(f"[a]({url}) <a href=\"{url}\">b</a> ![c]({url})"))
+        assert_safe(render_markdown(f'[a]({url}) <a href="{url}">b</a> ![c]({url})'))
 
     def test_sections_are_sanitised(self) -> None:
         content = {field: "\n\n".join(XSS_PAYLOADS) for field in ("symptoms", "cause", "resolution", "body")}
@@ -140,9 +156,7 @@ class TestOrdinaryMarkdown:
     """The sanitiser keeps what articles legitimately use."""
 
     def test_headings_lists_and_emphasis(self) -> None:
-        html = render_markdown(
-            "## 排查步骤\n\n### 第一步\n\n1. **确认** 服务状态\n2. 查看 `error.log`\n\n- *注意*\n"
-        )
+        html = render_markdown("## 排查步骤\n\n### 第一步\n\n1. **确认** 服务状态\n2. 查看 `error.log`\n\n- *注意*\n")
         assert "<h2>排查步骤</h2>" in html and "<h3>第一步</h3>" in html
         assert "<ol>" in html and "<ul>" in html and "<strong>确认</strong>" in html
         assert "<code>error.log</code>" in html and "<em>注意</em>" in html
@@ -158,14 +172,17 @@ class TestOrdinaryMarkdown:
         for tag in ("<table>", "<thead>", "<th>项目</th>", "<tbody>", "<td>8080</td>"):
             assert tag in html, (tag, html)
 
-    @pytest.mark.parametrize("url", [
-        "https://nginx.org/en/docs/",
-        "http://example.com/a?b=1",
-        "mailto:sre@example.com",
-        "/articles/nginx-504-gateway-timeout-upstream-timed-out",
-        "../runbooks/dns.md",
-        "#section",
-    ])
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "https://nginx.org/en/docs/",
+            "http://example.com/a?b=1",
+            "mailto:sre@example.com",
+            "/articles/nginx-504-gateway-timeout-upstream-timed-out",
+            "../runbooks/dns.md",
+            "#section",
+        ],
+    )
     def test_safe_links_survive(self, url: str) -> None:
         html = render_markdown(f"参见 [文档]({url})。")
         assert f'href="{url}"' in html, html

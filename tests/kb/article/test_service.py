@@ -75,9 +75,7 @@ class TestVersions:
             service.update_article(
                 session,
                 slug,
-                ArticleUpdate(
-                    resolution="执行 `redis-cli config set maxmemory 4gb`", change_note="补充解决方案"
-                ),
+                ArticleUpdate(resolution="执行 `redis-cli config set maxmemory 4gb`", change_note="补充解决方案"),
                 ENGINEER_REVIEWER,
             )
         with services.db.session(write=False) as session:
@@ -102,9 +100,7 @@ class TestVersions:
         with services.db.session() as session:
             service.update_article(session, slug, ArticleUpdate(title="第二版", expected_version=1), REVIEWER)
         with pytest.raises(Conflict), services.db.session() as session:
-            service.update_article(
-                session, slug, ArticleUpdate(title="基于旧版的修改", expected_version=1), REVIEWER
-            )
+            service.update_article(session, slug, ArticleUpdate(title="基于旧版的修改", expected_version=1), REVIEWER)
         with services.db.session(write=False) as session:
             assert service.get_visible(session, slug, REVIEWER).title == "第二版"
 

@@ -107,9 +107,7 @@ class TestEveryTitleFindsItsArticle:
 
             titles = {a.slug: a.title for a in session.scalars(select(Article))}
         misses = {
-            slug: ranked(shipped, title, 3)
-            for slug, title in titles.items()
-            if ranked(shipped, title, 1) != [slug]
+            slug: ranked(shipped, title, 3) for slug, title in titles.items() if ranked(shipped, title, 1) != [slug]
         }
         assert misses == {}
 
