@@ -22,6 +22,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def uvicorn_command(port: int, workers: int = 1) -> list[str]:
+    """The command that runs the real service on 127.0.0.1:``port``."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+
+
 def service_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for a service or CLI process on ``data_dir``."""
     return {
@@ -42,19 +59,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path or data_dir.parent / f"server-{self.port}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            str(workers),
-        ]
+        command = uvicorn_command(self.port, workers)
         self._log = open(self.log_path, "w")  # noqa: SIM115  (closed in stop/kill)
         self.process = subprocess.Popen(
             command,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.servers import free_port, uvicorn_command
 
 REPO = Path(__file__).resolve().parents[2]
 CONTENT_ARTICLES = len(list((REPO / "content").glob("*.md")))
@@ -105,12 +106,6 @@ class LiveServer:
         return created
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _service_env(data_dir: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     env.update(
@@ -129,17 +124,7 @@ def _service_env(data_dir: Path, port: int) -> dict[str, str]:
 
 
 def _start(server: LiveServer, port: int) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    command = uvicorn_command(port)
     with open(server.log_path, "ab") as log:
         return subprocess.Popen(
             command, cwd=REPO, env=server.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -206,7 +191,7 @@ def _create_tokens(env: dict[str, str]) -> dict[str, str]:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The real service on a free port, on a fresh data dir, with content/ imported on first start."""
     data_dir = tmp_path_factory.mktemp("e2e") / "data"
-    port = _free_port()
+    port = free_port()
     server = LiveServer(
         base_url=f"http://127.0.0.1:{port}",
         env=_service_env(data_dir, port),
