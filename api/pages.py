@@ -89,7 +89,7 @@ def search_page(
         category=category or None,
         status=status or None,
     )
-    result = search_service.search(services.searcher, services.db, search_request, principal)
+    result = search_service.search(services.index, services.db, search_request, principal)
     pages = min(math.ceil(result.total / PAGE_SIZE), services.settings.max_result_window // PAGE_SIZE)
     base = {"q": q, "category": category, "status": status}
 

@@ -193,7 +193,7 @@ def search_breakdown(data_dir: Path, count: int, label: str) -> Breakdown:
     try:
         for query in QUERIES:
             service.search(
-                services.searcher,
+                services.index,
                 services.db,
                 service.build_request(services.settings, principal, query),
                 principal,
@@ -202,7 +202,7 @@ def search_breakdown(data_dir: Path, count: int, label: str) -> Breakdown:
         with instrumented(targets) as timers, stopwatch() as total:
             for query in plan:
                 request = service.build_request(services.settings, principal, query)
-                service.search(services.searcher, services.db, request, principal)
+                service.search(services.index, services.db, request, principal)
         cpu = time.process_time() - cpu
     finally:
         services.close()

@@ -171,7 +171,7 @@ def _search_ab(
         with stopwatch() as watch:
             for query in plan:
                 request = service.build_request(services.settings, principal, query, **request_options)
-                outputs.append(extract(service.search(services.searcher, services.db, request, principal)))
+                outputs.append(extract(service.search(services.index, services.db, request, principal)))
         return watch.elapsed, outputs
 
     try:
@@ -253,7 +253,7 @@ def segments_experiment(data_dir: Path, workdir: Path, count: int, label: str) -
         with stopwatch() as watch:
             for query in plan:
                 request = service.build_request(services.settings, principal, query)
-                result = service.search(services.searcher, services.db, request, principal)
+                result = service.search(services.index, services.db, request, principal)
                 outputs.append(_totals_and_scores(result))
         return watch.elapsed, outputs
 

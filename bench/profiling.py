@@ -292,7 +292,7 @@ def profile_searches(data_dir: Path, count: int, label: str) -> ProfileSection:
     try:
         for query in QUERIES:  # warm caches (searcher, synonym table, OpenCC converters)
             service.search(
-                services.searcher,
+                services.index,
                 services.db,
                 service.build_request(services.settings, principal, query),
                 principal,
@@ -302,7 +302,7 @@ def profile_searches(data_dir: Path, count: int, label: str) -> ProfileSection:
             profile.enable()
             for query in plan:
                 request = service.build_request(services.settings, principal, query)
-                service.search(services.searcher, services.db, request, principal)
+                service.search(services.index, services.db, request, principal)
             profile.disable()
     finally:
         services.close()

@@ -2,26 +2,33 @@
 
 One pipeline serves the index and the query path (see the package docstring). The pure functions
 (``normalize``, ``analyze``, ``bigrams``, ``query_concepts``) are engine-neutral; ``JiebaTokenizer`` and
-``BigramTokenizer`` adapt them to Whoosh.
+``BigramTokenizer`` adapt them to Whoosh. Han runs are segmented by rjieba (jieba's Rust port, same dictionary
+and algorithm, much faster) when it is installed, else by jieba; ``KB_SEGMENTER`` (auto, jieba, rjieba) chooses.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jieba
 import opencc
 from whoosh.analysis import StopFilter, Token, Tokenizer
+
+try:
+    import rjieba
+except ImportError:  # an optional speed-up: jieba is the reference and the fallback
+    rjieba = None  # type: ignore[assignment]
 
 ANALYZER_VERSION = "2"
 
@@ -150,27 +157,95 @@ def normalize_with_offsets(text: str) -> tuple[str, Sequence[int]]:
 
 # --- segmentation ----------------------------------------------------------------------------------------
 
+SEGMENTER_VARIABLE = "KB_SEGMENTER"
+SEGMENTERS = ("auto", "jieba", "rjieba")
+
+
+class Segmenter(Protocol):
+    """What the analyzer needs of jieba's ``Tokenizer`` or ``rjieba.Jieba``."""
+
+    def tokenize(self, text: str, mode: str = ...) -> Iterable[tuple[str, int, int]]:
+        """(word, start, end) character spans of ``text`` in "default" (precise) or "search" mode."""
+        ...
+
+
 _segmenter_lock = threading.Lock()
-_segmenter: Any = None
+_segmenter: Segmenter | None = None
 _cache_dir: Path | None = None
 
 
+def _resolve_segmenter(name: str | None) -> str:
+    requested = (os.environ.get(SEGMENTER_VARIABLE, "") if name is None else name).strip().lower() or "auto"
+    if requested not in SEGMENTERS:
+        raise ValueError(f"unknown segmenter {requested!r} ({SEGMENTER_VARIABLE}): use one of {', '.join(SEGMENTERS)}")
+    if requested == "auto":
+        return "jieba" if rjieba is None else "rjieba"
+    if requested == "rjieba" and rjieba is None:
+        raise RuntimeError(
+            f"segmenter 'rjieba' ({SEGMENTER_VARIABLE}) requested but rjieba is not installed: "
+            "pip install 'rjieba>=0.2.2', or set KB_SEGMENTER=jieba"
+        )
+    return requested
+
+
+def _load_jieba(cache_dir: Path | None) -> Any:
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tokenizer.tmp_dir = str(cache_dir)
+        tokenizer.cache_file = "jieba.cache"
+    tokenizer.initialize()
+    tokenizer.load_userdict(str(user_dictionary_path()))
+    return tokenizer
+
+
+def _rjieba_like(tokenizer: Any) -> Segmenter:
+    segmenter = rjieba.Jieba()
+    for raw in _read_data("userdict.txt").splitlines():
+        line = raw.strip().lstrip("\ufeff")
+        if not line:
+            continue
+        # Parsed like jieba's load_userdict; the frequency is the one jieba settled on, not rjieba's own
+        # suggestion, which is one lower for words already in the main dictionary (容器: 433, jieba 434).
+        word, _freq, tag = jieba.re_userdict.match(line).groups()
+        segmenter.add_word(word, tokenizer.FREQ[word], tag.strip() if tag else None)
+    return segmenter
+
+
+def load_segmenter(name: str | None = None, cache_dir: Path | None = None) -> Segmenter:
+    """A new segmenter with our user dictionary: ``name`` is auto, jieba or rjieba (default: ``KB_SEGMENTER``)."""
+    resolved = _resolve_segmenter(name)
+    tokenizer = _load_jieba(cache_dir)
+    return tokenizer if resolved == "jieba" else _rjieba_like(tokenizer)
+
+
 def initialize(cache_dir: Path | None = None) -> None:
-    """Load jieba once per process, with its cache file in ``cache_dir`` and our user dictionary."""
+    """Load the segmenter once per process, with jieba's cache file in ``cache_dir`` and our user dictionary."""
     global _segmenter, _cache_dir
     with _segmenter_lock:
         if _segmenter is not None:
             return
         _cache_dir = cache_dir
-        jieba.setLogLevel(logging.WARNING)
-        tokenizer = jieba.Tokenizer()
-        if cache_dir is not None:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            tokenizer.tmp_dir = str(cache_dir)
-            tokenizer.cache_file = "jieba.cache"
-        tokenizer.initialize()
-        tokenizer.load_userdict(str(user_dictionary_path()))
-        _segmenter = tokenizer
+        # Published fully built and never mutated afterwards: tokenize only reads (rjieba's releases the GIL),
+        # so all threads share one segmenter without locking.
+        _segmenter = load_segmenter(None, cache_dir)
+
+
+def use_segmenter(name: str | None = None) -> None:
+    """Replace this process's segmenter by a new one (``name`` as in ``load_segmenter``); for tests."""
+    global _segmenter
+    segmenter = load_segmenter(name, _cache_dir)
+    with _segmenter_lock:
+        _segmenter = segmenter
+
+
+def segmenter_name() -> str:
+    """The segmenter this process uses, or will use once initialised: "rjieba" or "jieba"."""
+    segmenter = _segmenter
+    if segmenter is None:
+        return _resolve_segmenter(None)
+    return "rjieba" if rjieba is not None and isinstance(segmenter, rjieba.Jieba) else "jieba"
 
 
 def cache_dir() -> Path | None:
@@ -179,14 +254,22 @@ def cache_dir() -> Path | None:
 
 
 def is_initialized() -> bool:
-    """Whether jieba and the user dictionary are loaded."""
+    """Whether the segmenter and the user dictionary are loaded."""
     return _segmenter is not None
 
 
-def _jieba() -> Any:
-    if _segmenter is None:
+def _jieba() -> Segmenter:
+    segmenter = _segmenter
+    if segmenter is None:
         initialize()
-    return _segmenter
+        segmenter = _segmenter
+        assert segmenter is not None
+    return segmenter
+
+
+def segmenter_inputs(text: str) -> list[str]:
+    """The Han runs of normalised ``text`` that are handed to the segmenter, in order."""
+    return _JIEBA_HAN_RE.findall(text)
 
 
 def _segment_han(run: str, mode: str) -> Iterator[tuple[str, int, int]]:

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import math
-import threading
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections import Counter
 from dataclasses import replace
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh import sorting
 from whoosh.query import And, Every, Or, Query, Term
 
-from indexer import analysis, highlight
+from indexer import analysis, ranking
 from indexer.analysis import QueryConcept
-from indexer.documents import Facet, SearchHit, SearchRequest, SearchResult
-from indexer.index import SearchIndex
+from indexer.documents import Facet, SearchRequest, SearchResult
+from indexer.ranking import FACET_LIMIT, RESULT_CACHE_SIZE, elapsed_ms, highlight_terms, make_hit
 from indexer.schema import FIELD_BOOSTS, NGRAM_FIELD, WORD_FIELDS
 
-MINIMUM_SHOULD_MATCH = 0.6
-MAX_KEY_TERMS = 8
-FACET_LIMIT = 30
-RESULT_CACHE_SIZE = 512
+if TYPE_CHECKING:
+    from indexer.index import SearchIndex
 
 
 def _term_in_word_fields(token: str, weight: float) -> Query:
@@ -57,16 +51,6 @@ def concept_query(concept: QueryConcept, weight: float = 1.0) -> Query:
     return Or(options) if len(options) > 1 else options[0]
 
 
-def highlight_terms(concepts: Sequence[QueryConcept]) -> set[str]:
-    """Every token any alternative of the concepts could match, for highlighting."""
-    terms: set[str] = set()
-    for concept in concepts:
-        for tokens, _weight in concept.alternatives:
-            # A lone Chinese character inside a multi-word alternative would light up everywhere.
-            terms.update(t for t in tokens if len(tokens) == 1 or not (len(t) == 1 and analysis.starts_with_han(t)))
-    return terms
-
-
 def permission_filter(request: SearchRequest) -> Query:
     """Documents the caller may see, narrowed by the request's tag/category/status filters."""
     visible: list[Query] = [Term("status", status) for status in request.statuses]
@@ -97,36 +81,6 @@ def _facets(results: Any) -> dict[str, Facet]:
     return facets
 
 
-def _concept_labels(concepts: Sequence[QueryConcept]) -> dict[str, str]:
-    labels: dict[str, str] = {}
-    for concept in concepts:
-        for tokens, _weight in concept.alternatives:
-            for token in tokens:
-                labels.setdefault(token, concept.text)
-    return labels
-
-
-def _hit(fields: dict[str, Any], score: float, terms: set[str], labels: dict[str, str]) -> SearchHit:
-    title = fields.get("title", "")
-    tags = tuple(t for t in fields.get("tags", "").split(",") if t)
-    snippet, in_source = highlight.highlight_with_terms(fields.get("snippet_source", ""), terms)
-    title_html, in_title = highlight.highlight_with_terms(title, terms, whole=True)
-    _, in_tags = highlight.highlight_with_terms(" ".join(tags), terms, whole=True)
-    found = in_title | in_tags | in_source
-    return SearchHit(
-        slug=fields["slug"],
-        title=title,
-        score=round(float(score), 4),
-        snippet=snippet,
-        tags=tags,
-        status=fields.get("status", ""),
-        updated_at=datetime.fromisoformat(fields["updated_at"]),
-        category=fields.get("category", ""),
-        title_html=title_html,
-        matched_terms=tuple(dict.fromkeys(labels.get(term, term) for term in sorted(found))),
-    )
-
-
 def visible_documents(searcher: Any, allowed: Query) -> frozenset[int]:
     """Document numbers passing ``allowed``, cached on the searcher (so per index generation).
 
@@ -147,9 +101,7 @@ class Searcher:
 
     def __init__(self, index: SearchIndex, cache_size: int = RESULT_CACHE_SIZE) -> None:
         self.index = index
-        self._cache: OrderedDict[tuple[object, ...], SearchResult] = OrderedDict()
-        self._cache_size = cache_size
-        self._cache_lock = threading.Lock()
+        self._cache = ranking.ResultCache(cache_size)
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Search with permissions applied before ranking; relax AND to minimum-should-match to OR.
@@ -161,17 +113,11 @@ class Searcher:
         with self.index.searcher() as searcher:
             # The generation directory plus Whoosh's TOC generation identify one committed index state.
             key = (searcher._ix.storage.folder, searcher.reader().generation(), request)
-            with self._cache_lock:
-                cached = self._cache.get(key)
-                if cached is not None:
-                    self._cache.move_to_end(key)
+            cached = self._cache.get(key)
             if cached is not None:
-                return replace(cached, took_ms=self._elapsed(started))
+                return replace(cached, took_ms=elapsed_ms(started))
             result = self._search(searcher, request, started)
-            with self._cache_lock:
-                self._cache[key] = result
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+            self._cache.put(key, result)
             return result
 
     def _search(self, searcher: Any, request: SearchRequest, started: float) -> SearchResult:
@@ -180,7 +126,7 @@ class Searcher:
         visible = visible_documents(searcher, allowed)
         if not visible:
             # An empty allow-set means "no filter" to Whoosh: answer here instead.
-            return SearchResult(0, [], self._elapsed(started), terms=tuple(c.text for c in concepts))
+            return SearchResult(0, [], elapsed_ms(started), terms=tuple(c.text for c in concepts))
         facet_spec = None
         if request.with_facets:
             facet_spec = {
@@ -200,7 +146,7 @@ class Searcher:
             )
             return self._result(results, request, concepts, started, relaxed=False)
         if not concepts:
-            return SearchResult(0, [], self._elapsed(started))
+            return SearchResult(0, [], elapsed_ms(started))
         subqueries = [concept_query(c) for c in concepts]
         results, relaxed = None, False
         for tier, (query, permitted) in enumerate(self._tiers(searcher, subqueries, visible)):
@@ -213,7 +159,7 @@ class Searcher:
         result = self._result(results, request, concepts, started, relaxed=relaxed)
         if result.total == 0:
             suggestion = self._did_you_mean(searcher, concepts, visible)
-            return SearchResult(0, [], self._elapsed(started), result.facets, suggestion, result.terms)
+            return SearchResult(0, [], elapsed_ms(started), result.facets, suggestion, result.terms)
         return result
 
     def _tiers(self, searcher: Any, subqueries: list[Query], visible: frozenset[int]) -> Any:
@@ -221,8 +167,8 @@ class Searcher:
         yield And(subqueries) if len(subqueries) > 1 else subqueries[0], allowed
         if len(subqueries) < 2:
             return
-        minimum = max(1, math.ceil(len(subqueries) * MINIMUM_SHOULD_MATCH))
-        if 1 < minimum < len(subqueries):
+        minimum = ranking.minimum_should_match(len(subqueries))
+        if minimum is not None:
             hits_per_doc: Counter[int] = Counter()
             for query in subqueries:
                 hits_per_doc.update(visible.intersection(searcher.docs_for_query(query)))
@@ -243,17 +189,17 @@ class Searcher:
     ) -> SearchResult:
         terms = highlight_terms(concepts)
         page = results[request.offset : request.offset + request.limit]
-        labels = _concept_labels(concepts)
+        labels = ranking.concept_labels(concepts)
         # Sorted (browse) results carry the sort key in ``score``; they have no relevance score.
         hits = [
-            _hit(dict(hit.fields()), hit.score if isinstance(hit.score, int | float) else 0.0, terms, labels)
+            make_hit(dict(hit.fields()), hit.score if isinstance(hit.score, int | float) else 0.0, terms, labels)
             for hit in page
         ]
         facets = _facets(results) if request.with_facets else {}
         return SearchResult(
             total=len(results),
             hits=hits,
-            took_ms=self._elapsed(started),
+            took_ms=elapsed_ms(started),
             facets=facets,
             terms=tuple(c.text for c in concepts),
             relaxed=relaxed,
@@ -289,45 +235,16 @@ class Searcher:
         with self.index.searcher() as searcher:
             key_terms = self.key_terms(searcher, title, description)
             if not key_terms:
-                return SearchResult(0, [], self._elapsed(started))
+                return SearchResult(0, [], elapsed_ms(started))
             visible = visible_documents(searcher, permission_filter(request))
             if not visible:
-                return SearchResult(0, [], self._elapsed(started))
+                return SearchResult(0, [], elapsed_ms(started))
             weighted = [concept_query(concept, weight) for concept, weight in key_terms]
             concepts = [concept for concept, _ in key_terms]
             results = searcher.search(Or(weighted, scale=0.9), filter=set(visible), limit=None)
             result = self._result(results, request, concepts, started, relaxed=True)
-            return SearchResult(result.total, result.hits, self._elapsed(started), {}, None, result.terms, True)
+            return SearchResult(result.total, result.hits, elapsed_ms(started), {}, None, result.terms, True)
 
     def key_terms(self, searcher: Any, title: str, description: str) -> list[tuple[QueryConcept, float]]:
-        """The most distinctive terms of ticket text, weighted by tf-idf; error codes always kept."""
-        counts: Counter[str] = Counter()
-        concepts: dict[str, QueryConcept] = {}
-        for text, factor in ((title, 2.0), (description, 1.0)):
-            for concept in analysis.query_concepts(text, max_concepts=200):
-                counts[concept.text] += int(factor)
-                concepts.setdefault(concept.text, concept)
-        total_docs = max(1, searcher.doc_count())
-        scored: list[tuple[float, str]] = []
-        for text, tf in counts.items():
-            concept = concepts[text]
-            df = max(
-                searcher.doc_frequency(field, tokens[0])
-                for tokens, _ in concept.alternatives
-                for field in ("title", "body")
-            )
-            if (df == 0 and not concept.is_code) or (len(text) == 1 and analysis.starts_with_han(text)):
-                continue
-            idf = math.log(1 + total_docs / (1 + df))
-            weight = (1 + math.log(tf)) * idf * (3.0 if concept.is_code else 1.0)
-            scored.append((weight, text))
-        scored.sort(reverse=True)
-        top = scored[:MAX_KEY_TERMS]
-        if not top:
-            return []
-        best = top[0][0]
-        return [(concepts[text], max(0.2, weight / best)) for weight, text in top]
-
-    @staticmethod
-    def _elapsed(started: float) -> float:
-        return round((time.perf_counter() - started) * 1000, 3)
+        """The most distinctive terms of ticket text (see ``ranking.key_terms``)."""
+        return ranking.key_terms(title, description, searcher.doc_frequency, searcher.doc_count())

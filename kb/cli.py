@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from indexer.index import WriterBusy
+from indexer.store import WriterBusy
 from kb.article import importer
 from kb.auth import service as auth_service
 from kb.auth.permissions import CLI_OPERATOR, REVIEWER, VIEWER, Principal
@@ -162,7 +162,7 @@ def search(
         _sync_index(services, quiet=True)
         principal = Principal("cli", REVIEWER if all_statuses else VIEWER)
         request = search_service.build_request(services.settings, principal, query, limit=limit, with_facets=False)
-        result = search_service.search(services.searcher, services.db, request, principal)
+        result = search_service.search(services.index, services.db, request, principal)
     finally:
         services.close()
     if as_json:

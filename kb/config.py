@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     max_page_size: int = 50
     max_result_window: int = 1000
     max_suggestion_text: int = 20_000
+    search_engine: Literal["whoosh", "tantivy"] = "whoosh"
     index_poll_seconds: float = 0.2
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "INFO"

@@ -6,8 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from indexer import analysis
-from indexer.index import SearchIndex
-from indexer.search import Searcher
+from indexer.engine import SearchEngine, create_engine
 from kb.config import Settings
 from kb.db import Database
 from kb.search.indexing import IndexWriterLoop
@@ -21,8 +20,7 @@ class Services:
 
     settings: Settings
     db: Database
-    index: SearchIndex
-    searcher: Searcher
+    index: SearchEngine
     writer: IndexWriterLoop | None = None
 
     def notify_changed(self) -> None:
@@ -44,9 +42,9 @@ def build_services(settings: Settings, *, start_writer: bool = False) -> Service
     analysis.initialize(settings.cache_dir)
     db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     db.create_all()
-    index = SearchIndex(settings.index_dir)
+    index = create_engine(settings.search_engine, settings.index_dir)
     index.open()
-    services = Services(settings, db, index, Searcher(index))
+    services = Services(settings, db, index)
     if start_writer:
         services.writer = IndexWriterLoop(db, index, settings.index_poll_seconds)
         services.writer.start()

@@ -1,4 +1,4 @@
-"""Shared fixtures: real SQLite files (and PostgreSQL when KB_TEST_POSTGRES_URL is set), real Whoosh indexes."""
+"""Shared fixtures: real SQLite files (and PostgreSQL via KB_TEST_POSTGRES_URL), real indexes of both engines."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from indexer import analysis
+from indexer.engine import ENGINES
 from kb.auth import service as auth_service
 from kb.config import Settings
 from kb.context import Services, build_services
@@ -63,10 +64,16 @@ def make_settings(data_dir: Path, database_url: str, **overrides: object) -> Set
     return Settings(**values)  # type: ignore[arg-type]
 
 
+@pytest.fixture(params=ENGINES)
+def search_engine(request: pytest.FixtureRequest) -> str:
+    """Each search engine in turn (KB_SEARCH_ENGINE)."""
+    return str(request.param)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    """Settings on a fresh data dir and database."""
-    return make_settings(tmp_path / "data", database_url)
+def settings(tmp_path: Path, database_url: str, search_engine: str) -> Settings:
+    """Settings on a fresh data dir and database, for each search engine."""
+    return make_settings(tmp_path / "data", database_url, search_engine=search_engine)
 
 
 @pytest.fixture

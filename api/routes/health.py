@@ -25,10 +25,11 @@ def readyz(services: ServicesDep) -> JSONResponse:
     index = services.index
     writer = services.writer
     checks: dict[str, Any] = {
-        "jieba": {"ok": analysis.is_initialized()},
+        "jieba": {"ok": analysis.is_initialized(), "segmenter": analysis.segmenter_name()},
         "database": {"ok": services.db.ping()},
         "index": {
             "ok": index.is_open and (writer is None or writer.state in ("ok", "reader")),
+            "engine": index.name,
             "state": index.health.state,
             "detail": (writer.detail if writer is not None and writer.detail else index.health.detail),
             "writer": writer.state if writer is not None else "none",

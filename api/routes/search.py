@@ -117,11 +117,11 @@ def search(
         status=status,
         with_facets=facets,
     )
-    return search_out(service.search(services.searcher, services.db, request, principal))
+    return search_out(service.search(services.index, services.db, request, principal))
 
 
 @router.post("/suggestions", response_model=SuggestionOut)
 def suggestions(body: SuggestionIn, services: ServicesDep, principal: ApiPrincipal) -> Any:
     """Articles most likely to solve a ticket, from its title and description."""
-    result = service.suggest(services.settings, services.searcher, principal, body.title, body.description, body.limit)
+    result = service.suggest(services.settings, services.index, principal, body.title, body.description, body.limit)
     return SuggestionOut(hits=[hit_out(h) for h in result.hits], key_terms=list(result.terms), took_ms=result.took_ms)

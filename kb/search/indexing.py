@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import func, select
 
 from indexer.documents import IndexableDocument
-from indexer.index import IndexChange, IndexHealth, SearchIndex, WriterBusy
+from indexer.engine import SearchEngine
+from indexer.store import IndexChange, IndexHealth, WriterBusy
 from kb.article.models import Article
 from kb.db import Database
 from kb.search import outbox
@@ -48,14 +49,14 @@ def article_count(db: Database) -> int:
         return int(session.scalar(select(func.count(Article.id))) or 0)
 
 
-def rebuild(db: Database, index: SearchIndex, progress: Callable[[int], None] | None = None) -> IndexHealth:
+def rebuild(db: Database, index: SearchEngine, progress: Callable[[int], None] | None = None) -> IndexHealth:
     """Builds a new index generation from the database and swaps it in."""
     with db.session(write=False) as session:
         position = outbox.latest_position(session)
     return index.rebuild(_all_documents(db), position, progress)
 
 
-def apply_pending(db: Database, index: SearchIndex) -> int:
+def apply_pending(db: Database, index: SearchEngine) -> int:
     """Applies every change after the index's position, in order; returns how many were applied."""
     applied = 0
     while True:
@@ -75,7 +76,7 @@ def apply_pending(db: Database, index: SearchIndex) -> int:
 class IndexWriterLoop:
     """The one thread per data dir that owns the index writer: (re)builds at start, then follows the outbox."""
 
-    def __init__(self, db: Database, index: SearchIndex, poll_seconds: float = 0.2) -> None:
+    def __init__(self, db: Database, index: SearchEngine, poll_seconds: float = 0.2) -> None:
         self.db = db
         self.index = index
         self.poll_seconds = poll_seconds

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from indexer.documents import SearchRequest, SearchResult
-from indexer.index import IndexUnavailable
-from indexer.search import Searcher
+from indexer.engine import SearchEngine
+from indexer.store import IndexUnavailable
 from kb.auth import permissions
 from kb.auth.permissions import Principal
 from kb.config import Settings
@@ -56,7 +56,7 @@ def build_request(
     )
 
 
-def search(searcher: Searcher, db: Database, request: SearchRequest, principal: Principal) -> SearchResult:
+def search(searcher: SearchEngine, db: Database, request: SearchRequest, principal: Principal) -> SearchResult:
     """Runs a search; a search with a query and no results is recorded for the knowledge-gap report."""
     try:
         result = searcher.search(request)
@@ -69,7 +69,7 @@ def search(searcher: Searcher, db: Database, request: SearchRequest, principal: 
 
 
 def suggest(
-    settings: Settings, searcher: Searcher, principal: Principal, title: str, description: str, limit: int
+    settings: Settings, searcher: SearchEngine, principal: Principal, title: str, description: str, limit: int
 ) -> SearchResult:
     """Articles for a ticket: key terms of its title and description, ranked, visible ones only."""
     if len(title) + len(description) > settings.max_suggestion_text:

@@ -1,4 +1,4 @@
-"""Indexer fixtures: plain documents in a real Whoosh index under tmp_path."""
+"""Indexer fixtures: plain documents in a real index of each engine under tmp_path."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from indexer.documents import IndexableDocument
-from indexer.index import SearchIndex
+from indexer.engine import ENGINES, SearchEngine, create_engine
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -124,10 +124,16 @@ DOCUMENTS = [
 ]
 
 
+@pytest.fixture(params=ENGINES)
+def engine_name(request: pytest.FixtureRequest) -> str:
+    """Each search engine in turn."""
+    return str(request.param)
+
+
 @pytest.fixture
-def index(tmp_path: Path) -> Iterator[SearchIndex]:
+def index(tmp_path: Path, engine_name: str) -> Iterator[SearchEngine]:
     """A real index holding DOCUMENTS, with this test as its writer."""
-    search_index = SearchIndex(tmp_path / "index")
+    search_index = create_engine(engine_name, tmp_path / "index")
     search_index.acquire_writer()
     search_index.rebuild(DOCUMENTS, position=len(DOCUMENTS))
     yield search_index

@@ -10,12 +10,24 @@ from pathlib import Path
 
 import pytest
 
+from indexer.engine import ENGINES
+
 REPO = Path(__file__).resolve().parents[2]
 
 
+ENGINE_FILE = "engine-under-test"
+
+
 def kb(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run `kb ARGS` against ``data_dir``."""
-    env = {**os.environ, "KB_DATA_DIR": str(data_dir), "KB_IMPORT_CONTENT_ON_FIRST_START": "false"}
+    """Run `kb ARGS` against ``data_dir`` with the search engine that data dir was set up for."""
+    engine_file = data_dir.parent / ENGINE_FILE
+    engine = engine_file.read_text() if engine_file.exists() else "whoosh"
+    env = {
+        **os.environ,
+        "KB_DATA_DIR": str(data_dir),
+        "KB_IMPORT_CONTENT_ON_FIRST_START": "false",
+        "KB_SEARCH_ENGINE": engine,
+    }
     result = subprocess.run(
         [sys.executable, "-m", "kb.cli", *args],
         cwd=REPO,
@@ -29,10 +41,11 @@ def kb(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedPr
     return result
 
 
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir with content/ imported through the CLI."""
-    data_dir = tmp_path_factory.mktemp("cli") / "data"
+@pytest.fixture(scope="module", params=ENGINES)
+def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with content/ imported through the CLI, once per search engine."""
+    data_dir = tmp_path_factory.mktemp(f"cli-{request.param}") / "data"
+    (data_dir.parent / ENGINE_FILE).write_text(request.param)
     result = kb(data_dir, "import", str(REPO / "content"))
     assert "新增 64 篇" in result.stdout or "新增" in result.stdout
     return data_dir
@@ -57,7 +70,8 @@ class TestImportAndSearch:
         )
         result = kb(loaded, "import", str(path), check=False)
         assert result.returncode == 1
-        assert f"{path} 第 2 行" in result.stderr.replace("\n", "")
+        # rich wraps long lines at the terminal width, so compare without whitespace.
+        assert "".join(f"{path} 第 2 行".split()) in "".join(result.stderr.split())
         assert json.loads(kb(loaded, "search", "cliunique", "--json").stdout)["total"] == 1
 
     def test_export_and_reindex(self, loaded: Path, tmp_path: Path) -> None:
@@ -82,3 +96,16 @@ class TestTokens:
         result = kb(loaded, "token", "create", "--role", "superuser", "--name", "x", check=False)
         assert result.returncode == 1
         assert "未知角色" in result.stderr
+
+
+class TestSwitchingEngines:
+    def test_switching_is_one_setting_plus_reindex(self, tmp_path: Path) -> None:
+        data_dir = tmp_path / "data"
+        (tmp_path / ENGINE_FILE).write_text("whoosh")
+        kb(data_dir, "import", str(REPO / "content"))
+        assert json.loads((data_dir / "index" / "CURRENT").read_text())["engine"] == "whoosh"
+        (tmp_path / ENGINE_FILE).write_text("tantivy")
+        assert "索引已重建：64 篇文章" in kb(data_dir, "reindex").stdout
+        assert json.loads((data_dir / "index" / "CURRENT").read_text())["engine"] == "tantivy"
+        hits = json.loads(kb(data_dir, "search", "印表機離線", "--json").stdout)["hits"]
+        assert hits[0]["slug"] == "printer-offline-spooler-queue-stuck"

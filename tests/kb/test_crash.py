@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from indexer.index import SearchIndex
+from indexer.documents import SearchRequest
+from indexer.engine import create_engine
 from kb.article.models import Article
 from kb.config import Settings
 from kb.db import Database
@@ -61,23 +62,27 @@ def database_state(data_dir: Path) -> dict[str, tuple[str, str]]:
     return state
 
 
-def index_state(data_dir: Path) -> dict[str, tuple[str, str]]:
+ALL_STATUSES = ("draft", "in_review", "published", "retired")
+
+
+def index_state(data_dir: Path, engine: str) -> dict[str, tuple[str, str]]:
     """slug -> (title, status) in the index."""
-    index = SearchIndex(data_dir / "index")
+    index = create_engine(engine, data_dir / "index")
     assert index.open().state == "ok"
-    with index.searcher() as searcher:
-        state = {d["slug"]: (d["title"], d["status"]) for d in searcher.documents()}
+    result = index.search(SearchRequest("", limit=ARTICLES * 2, statuses=ALL_STATUSES, with_facets=False))
+    state = {hit.slug: (hit.title, hit.status) for hit in result.hits}
+    assert result.total == len(state)
     index.close()
     return state
 
 
-def wait_until_caught_up(data_dir: Path, timeout: float = 120.0) -> None:
+def wait_until_caught_up(data_dir: Path, engine: str, timeout: float = 120.0) -> None:
     """Wait until the index has applied the whole change log."""
     db = Database(Settings(data_dir=data_dir).database_url)
     with db.session(write=False) as session:
         target = outbox.latest_position(session)
     db.dispose()
-    index = SearchIndex(data_dir / "index")
+    index = create_engine(engine, data_dir / "index")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         index.open()
@@ -89,16 +94,17 @@ def wait_until_caught_up(data_dir: Path, timeout: float = 120.0) -> None:
 
 @pytest.mark.slow
 class TestCrashDuringBulkImport:
-    def test_kill_9_of_importer_and_service_then_restart(self, tmp_path: Path) -> None:
+    def test_kill_9_of_importer_and_service_then_restart(self, tmp_path: Path, search_engine: str) -> None:
         data_dir = tmp_path / "data"
         corpus = tmp_path / "bulk.jsonl"
         write_corpus(corpus)
-        server = Server(data_dir)
+        engine_env = {"KB_SEARCH_ENGINE": search_engine}
+        server = Server(data_dir, **engine_env)
         server.wait_ready()
         importer = subprocess.Popen(
             [sys.executable, "-m", "kb.cli", "import", str(corpus)],
             cwd=REPO,
-            env=service_env(data_dir),
+            env=service_env(data_dir, **engine_env),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
@@ -112,35 +118,35 @@ class TestCrashDuringBulkImport:
         partial = database_state(data_dir)
         assert 0 < len(partial) < ARTICLES, "the crash should interrupt the import"
 
-        restarted = Server(data_dir)
+        restarted = Server(data_dir, **engine_env)
         try:
             restarted.wait_ready()
-            wait_until_caught_up(data_dir)
-            assert index_state(data_dir) == database_state(data_dir)
+            wait_until_caught_up(data_dir, search_engine)
+            assert index_state(data_dir, search_engine) == database_state(data_dir)
         finally:
             restarted.stop()
 
-    def test_a_corrupted_index_is_rebuilt_at_start(self, tmp_path: Path) -> None:
+    def test_a_corrupted_index_is_rebuilt_at_start(self, tmp_path: Path, search_engine: str) -> None:
         data_dir = tmp_path / "data"
         corpus = tmp_path / "bulk.jsonl"
         write_corpus(corpus)
         subprocess.run(
             [sys.executable, "-m", "kb.cli", "import", str(corpus)],
             cwd=REPO,
-            env=service_env(data_dir),
+            env=service_env(data_dir, KB_SEARCH_ENGINE=search_engine),
             capture_output=True,
             check=True,
             timeout=300,
         )
         pointer = json.loads((data_dir / "index" / "CURRENT").read_text())
         for path in (data_dir / "index" / pointer["generation"]).iterdir():
-            if path.suffix in (".seg", ".toc"):
+            if path.is_file() and path.name != "state.json":
                 path.write_bytes(b"\0" * 64)
-        server = Server(data_dir)
+        server = Server(data_dir, KB_SEARCH_ENGINE=search_engine)
         try:
             server.wait_ready()
-            wait_until_caught_up(data_dir)
-            assert index_state(data_dir) == database_state(data_dir)
+            wait_until_caught_up(data_dir, search_engine)
+            assert index_state(data_dir, search_engine) == database_state(data_dir)
             assert "rebuilding" in server.log()
         finally:
             server.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,10 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer.documents import SearchRequest
+from indexer.engine import ENGINES, create_engine
 from kb.article import importer
 from kb.config import Settings
 from kb.context import Services, build_services
-from tests.conftest import make_settings, sync_index
+from kb.search import indexing
+from tests.conftest import make_settings
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -66,20 +69,33 @@ JUDGED = {
 
 
 @pytest.fixture(scope="module")
-def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    """The shipped content/ imported and indexed (SQLite)."""
+def shipped_by_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Services]]:
+    """The shipped content/ imported once (SQLite) and indexed by every engine."""
     data_dir = tmp_path_factory.mktemp("relevance") / "data"
     built = build_services(make_settings(data_dir, f"sqlite:///{data_dir}/kb.sqlite3"))
     files, _ = importer.expand_paths([REPO / "content"])
     importer.import_files(built.db, files, actor="test")
-    sync_index(built)
-    yield built
+    by_engine: dict[str, Services] = {}
+    for name in ENGINES:
+        engine = create_engine(name, data_dir / f"index-{name}")
+        engine.acquire_writer()
+        indexing.rebuild(built.db, engine)
+        by_engine[name] = dataclasses.replace(built, index=engine)
+    yield by_engine
+    for services in by_engine.values():
+        services.index.close()
     built.close()
+
+
+@pytest.fixture(params=ENGINES)
+def shipped(request: pytest.FixtureRequest, shipped_by_engine: dict[str, Services]) -> Services:
+    """The shipped content/ on each engine in turn."""
+    return shipped_by_engine[request.param]
 
 
 def ranked(services: Services, query: str, limit: int = 10) -> list[str]:
     """Slugs for ``query`` as a viewer would see them."""
-    result = services.searcher.search(SearchRequest(query, limit=limit))
+    result = services.index.search(SearchRequest(query, limit=limit))
     return [hit.slug for hit in result.hits]
 
 
@@ -96,6 +112,25 @@ class TestJudgedQueries:
         misses = {q: r for q, r in ranks.items() if r < 1 / 3}
         assert mrr >= 0.85, (mrr, misses)
         assert hit_at_3 >= 0.9, (hit_at_3, misses)
+
+
+def mean_reciprocal_rank(services: Services) -> float:
+    """MRR of the judged queries."""
+    return sum(reciprocal_rank(ranked(services, q), slug) for q, slug in JUDGED.items()) / len(JUDGED)
+
+
+class TestEnginesAgree:
+    def test_relevance_of_the_two_engines_differs_by_at_most_0_02(self, shipped_by_engine: dict[str, Services]) -> None:
+        scores = {name: mean_reciprocal_rank(services) for name, services in shipped_by_engine.items()}
+        assert max(scores.values()) - min(scores.values()) <= 0.02, scores
+        assert min(scores.values()) >= 0.85, scores
+
+    def test_both_engines_return_the_same_top_three_for_most_judged_queries(
+        self, shipped_by_engine: dict[str, Services]
+    ) -> None:
+        whoosh, tantivy = (shipped_by_engine[name] for name in ("whoosh", "tantivy"))
+        same = [q for q in JUDGED if ranked(whoosh, q, 3) == ranked(tantivy, q, 3)]
+        assert len(same) >= 0.8 * len(JUDGED), sorted(set(JUDGED) - set(same))
 
 
 class TestEveryTitleFindsItsArticle:
