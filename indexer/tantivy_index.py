@@ -17,7 +17,7 @@ from indexer.tantivy_schema import analysed_fields, build_schema, schema_version
 from indexer.tantivy_search import TantivySearcher
 
 WRITER_HEAP_BYTES = 64_000_000
-BUILD_HEAP_BYTES = 512_000_000
+BUILD_HEAP_BYTES = 256_000_000
 BUILD_CHUNK_DOCS = 250
 PARALLEL_THRESHOLD = 2000
 
