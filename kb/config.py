@@ -9,6 +9,18 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# impact/urgency -> priority; the ITIL-style 3x3 default (high/high is P1, low/low is P4).
+DEFAULT_PRIORITY_MATRIX = {
+    "high/high": "P1",
+    "high/medium": "P2",
+    "medium/high": "P2",
+    "high/low": "P3",
+    "medium/medium": "P3",
+    "low/high": "P3",
+    "medium/low": "P4",
+    "low/medium": "P4",
+    "low/low": "P4",
+}
 
 
 class Settings(BaseSettings):
@@ -32,6 +44,8 @@ class Settings(BaseSettings):
     max_suggestion_text: int = 20_000
     search_engine: Literal["whoosh", "tantivy"] = "whoosh"
     index_poll_seconds: float = 0.2
+    ticket_reopen_days: int = 7
+    ticket_priority_matrix: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_PRIORITY_MATRIX))
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "INFO"
 
@@ -42,7 +56,18 @@ class Settings(BaseSettings):
             self.cookie_secure = True
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'kb.sqlite3'}"
+        self._check_priority_matrix()
         return self
+
+    def _check_priority_matrix(self) -> None:
+        matrix = self.ticket_priority_matrix
+        missing = sorted(set(DEFAULT_PRIORITY_MATRIX) - set(matrix))
+        unknown = sorted(set(matrix) - set(DEFAULT_PRIORITY_MATRIX))
+        if missing or unknown:
+            raise ValueError(f"KB_TICKET_PRIORITY_MATRIX: 缺少 {missing}，多余 {unknown}（键为 影响/紧急度，如 high/low）")
+        bad = {key: value for key, value in matrix.items() if value not in ("P1", "P2", "P3", "P4")}
+        if bad:
+            raise ValueError(f"KB_TICKET_PRIORITY_MATRIX: 优先级只能是 P1–P4：{bad}")
 
     @property
     def index_dir(self) -> Path:

@@ -3,6 +3,7 @@
 from kb.article.models import Article, ArticleFeedback, ArticleVersion
 from kb.auth.models import ApiToken, AuditLog
 from kb.search.models import IndexOutbox, ZeroResultSearch
+from kb.ticket.models import DraftRequest, Ticket, TicketArticleLink, TicketDraft, TicketEvent, TicketMessage
 
 __all__ = [
     "ApiToken",
@@ -10,6 +11,12 @@ __all__ = [
     "ArticleFeedback",
     "ArticleVersion",
     "AuditLog",
+    "DraftRequest",
     "IndexOutbox",
+    "Ticket",
+    "TicketArticleLink",
+    "TicketDraft",
+    "TicketEvent",
+    "TicketMessage",
     "ZeroResultSearch",
 ]

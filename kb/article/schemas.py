@@ -39,7 +39,7 @@ def clean_tags(values: list[str]) -> list[str]:
     return cleaned
 
 
-class _Input(BaseModel):
+class InputModel(BaseModel):
     """Base of every input schema: text never carries NUL characters (PostgreSQL cannot store them)."""
 
     @field_validator("*")
@@ -51,7 +51,7 @@ class _Input(BaseModel):
         return value
 
 
-class _Content(_Input):
+class _Content(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     symptoms: str = Field(default="", max_length=MAX_TEXT)
@@ -102,7 +102,7 @@ class ArticleImport(_Content):
         return validate_slug(value)
 
 
-class ArticleUpdate(_Input):
+class ArticleUpdate(InputModel):
     """A partial update; ``expected_version`` guards against overwriting someone else's change."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -185,7 +185,7 @@ class VersionRead(BaseModel):
     change_note: str
 
 
-class TransitionRequest(_Input):
+class TransitionRequest(InputModel):
     """An optional note with a lifecycle transition."""
 
     model_config = ConfigDict(extra="forbid")
@@ -193,7 +193,7 @@ class TransitionRequest(_Input):
     note: str = Field(default="", max_length=500)
 
 
-class FeedbackCreate(_Input):
+class FeedbackCreate(InputModel):
     """Was this article helpful?"""
 
     model_config = ConfigDict(extra="forbid")
