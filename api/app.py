@@ -12,10 +12,11 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors, pages
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from api.routes import articles, health, search
+from api.routes import articles, health, search, tickets
 from kb import flows
 from kb.config import Settings
 from kb.context import build_services
+from kb.ticket import drafts
 
 log = logging.getLogger("kb")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -32,6 +33,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with flows.first_start_lock(settings.data_dir):
             report = flows.import_default_content(services)
             secret = flows.bootstrap_admin(services)
+        repaired = drafts.process_pending(services.db, services.index)
+        if repaired:
+            log.warning("补做了 %d 个已解决工单的知识草稿（上次在解决后、生成草稿前中断）", repaired)
         if report is not None:
             log.warning(
                 "首次启动：已从 %s 导入 %d 篇文章（%d 个问题）",
@@ -63,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(search.router)
     app.include_router(articles.router)
+    app.include_router(tickets.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeadersMiddleware)

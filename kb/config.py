@@ -64,7 +64,9 @@ class Settings(BaseSettings):
         missing = sorted(set(DEFAULT_PRIORITY_MATRIX) - set(matrix))
         unknown = sorted(set(matrix) - set(DEFAULT_PRIORITY_MATRIX))
         if missing or unknown:
-            raise ValueError(f"KB_TICKET_PRIORITY_MATRIX: 缺少 {missing}，多余 {unknown}（键为 影响/紧急度，如 high/low）")
+            raise ValueError(
+                f"KB_TICKET_PRIORITY_MATRIX: 缺少 {missing}，多余 {unknown}（键为 影响/紧急度，如 high/low）"
+            )
         bad = {key: value for key, value in matrix.items() if value not in ("P1", "P2", "P3", "P4")}
         if bad:
             raise ValueError(f"KB_TICKET_PRIORITY_MATRIX: 优先级只能是 P1–P4：{bad}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kb.article.models import Article
@@ -298,3 +298,54 @@ def _resolve_duplicates(session: Session, master: Ticket, principal: Principal) 
         duplicate.resolved_at = master.resolved_at
         _record_changes(session, duplicate, principal.name, before, "resolved_with_master")
         session.add(DraftRequest(ticket_id=duplicate.id, requested_at=utcnow()))
+
+
+SORTABLE = {
+    "created_at": Ticket.created_at,
+    "updated_at": Ticket.updated_at,
+    "priority": Ticket.priority,
+    "status": Ticket.status,
+    "number": Ticket.number,
+}
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """What the ticket list is narrowed to and how it is ordered (``-`` prefix: descending)."""
+
+    status: str | None = None
+    priority: str | None = None
+    assignment_group: str | None = None
+    assignee: str | None = None
+    category: str | None = None
+    sort: str = "-updated_at"
+
+
+def list_tickets(
+    session: Session, principal: Principal, where: TicketFilter, *, limit: int, offset: int
+) -> tuple[int, Sequence[Ticket]]:
+    """A filtered, sorted page of tickets and the total matching."""
+    check_agent(principal)
+    descending = where.sort.startswith("-")
+    column = SORTABLE.get(where.sort.lstrip("-"))
+    if column is None:
+        raise InvalidInput(f"不能按“{where.sort}”排序，可选：{', '.join(SORTABLE)}", details={"field": "sort"})
+    query = select(Ticket)
+    for name in ("status", "priority", "assignment_group", "assignee", "category"):
+        value = getattr(where, name)
+        if value:
+            query = query.where(getattr(Ticket, name) == value)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    order = column.desc() if descending else column.asc()
+    rows = session.scalars(query.order_by(order, Ticket.id.desc()).limit(limit).offset(offset)).all()
+    return int(total), rows
+
+
+def suggestion_text(session: Session, ticket: Ticket) -> tuple[str, str]:
+    """(title, description plus public messages): the text articles are suggested for."""
+    public = session.scalars(
+        select(TicketMessage.body)
+        .where(TicketMessage.ticket_id == ticket.id, ~TicketMessage.internal)
+        .order_by(TicketMessage.id)
+    ).all()
+    return ticket.title, "\n".join([ticket.description, *public])

@@ -1,0 +1,188 @@
+"""Tickets: create, list, edit, message, transitions, article links, suggestions and the KCS draft."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from api.deps import ApiPrincipal, ServicesDep
+from api.routes.search import SuggestionOut, hit_out
+from kb.search import service as search_service
+from kb.ticket import drafts, lifecycle
+from kb.ticket import service as tickets
+from kb.ticket.models import Ticket, TicketDraft
+from kb.ticket.schemas import (
+    EventRead,
+    LinkCreate,
+    LinkRead,
+    MessageCreate,
+    MessageRead,
+    Priority,
+    TicketCreate,
+    TicketRead,
+    TicketTransition,
+    TicketUpdate,
+)
+from kb.ticket.service import TicketFilter, TicketPolicy
+
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
+log = logging.getLogger(__name__)
+STATUS_HELP = "new, assigned, in_progress, pending_user, resolved, closed"
+SORT_HELP = "created_at, updated_at, priority, status, number；前缀 - 表示降序"
+
+
+class TicketList(BaseModel):
+    """A page of tickets."""
+
+    total: int
+    items: list[TicketRead]
+
+
+class DraftOut(BaseModel):
+    """The draft article a resolved ticket produced, and the published articles it resembles."""
+
+    article_slug: str
+    revision_of: str | None
+    similar: list[dict[str, Any]]
+
+
+def ticket_out(ticket: Ticket) -> TicketRead:
+    """API view of a ticket, with the actions its status allows."""
+    out = TicketRead.model_validate(ticket)
+    out.allowed_actions = lifecycle.allowed_actions(ticket.status)
+    return out
+
+
+def _policy(services: ServicesDep) -> TicketPolicy:
+    return TicketPolicy.from_settings(services.settings)
+
+
+@router.post("", response_model=TicketRead, status_code=201)
+def create_ticket(body: TicketCreate, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """Open a ticket; priority comes from the impact × urgency matrix."""
+    with services.db.session() as session:
+        return ticket_out(tickets.create_ticket(session, body, principal, _policy(services)))
+
+
+@router.get("", response_model=TicketList)
+def list_tickets(
+    services: ServicesDep,
+    principal: ApiPrincipal,
+    status: Annotated[
+        str | None, Query(description="new, assigned, in_progress, pending_user, resolved, closed")
+    ] = None,
+    priority: Priority | None = None,
+    group: Annotated[str | None, Query(description="处理组")] = None,
+    assignee: str | None = None,
+    category: str | None = None,
+    sort: Annotated[
+        str, Query(description="created_at, updated_at, priority, status, number；前缀 - 表示降序")
+    ] = "-updated_at",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> Any:
+    """Tickets, filtered and sorted."""
+    where = TicketFilter(status, priority, group, assignee, category, sort)
+    with services.db.session(write=False) as session:
+        total, rows = tickets.list_tickets(session, principal, where, limit=limit, offset=offset)
+        return TicketList(total=total, items=[ticket_out(row) for row in rows])
+
+
+@router.get("/{number}", response_model=TicketRead)
+def get_ticket(number: str, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """One ticket."""
+    tickets.check_agent(principal)
+    with services.db.session(write=False) as session:
+        return ticket_out(tickets.get_ticket(session, number))
+
+
+@router.patch("/{number}", response_model=TicketRead)
+def update_ticket(number: str, body: TicketUpdate, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """Change fields (send ``expected_version`` to be told about concurrent edits)."""
+    with services.db.session() as session:
+        return ticket_out(tickets.update_ticket(session, number, body, principal, _policy(services)))
+
+
+@router.post("/{number}/transitions", response_model=TicketRead)
+def transition(number: str, body: TicketTransition, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """assign, start, wait_user, resolve, close, reopen; a resolution then produces the ticket's draft article."""
+    with services.db.session() as session:
+        out = ticket_out(tickets.transition(session, number, body, principal, _policy(services)))
+    if body.action == "resolve":
+        try:
+            drafts.process_pending(services.db, services.index)
+        except Exception:  # never fails the resolution: the request stays pending and is retried at start
+            log.exception("producing the draft for %s failed", number)
+    return out
+
+
+@router.get("/{number}/messages", response_model=list[MessageRead])
+def list_messages(number: str, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """Messages on a ticket, oldest first."""
+    tickets.check_agent(principal)
+    with services.db.session(write=False) as session:
+        ticket = tickets.get_ticket(session, number)
+        return [MessageRead.model_validate(m) for m in tickets.messages(session, ticket)]
+
+
+@router.post("/{number}/messages", response_model=MessageRead, status_code=201)
+def add_message(number: str, body: MessageCreate, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """Add a public reply or an internal note."""
+    with services.db.session() as session:
+        return MessageRead.model_validate(tickets.add_message(session, number, body, principal))
+
+
+@router.get("/{number}/events", response_model=list[EventRead])
+def list_events(number: str, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """The ticket's event log: who changed what, when."""
+    tickets.check_agent(principal)
+    with services.db.session(write=False) as session:
+        ticket = tickets.get_ticket(session, number)
+        return [EventRead.model_validate(e) for e in tickets.events(session, ticket)]
+
+
+@router.get("/{number}/links", response_model=list[LinkRead])
+def list_links(number: str, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """Articles linked to the ticket."""
+    tickets.check_agent(principal)
+    with services.db.session(write=False) as session:
+        ticket = tickets.get_ticket(session, number)
+        return [LinkRead.model_validate(link) for link in tickets.links(session, ticket)]
+
+
+@router.post("/{number}/links", response_model=LinkRead, status_code=201)
+def link_article(number: str, body: LinkCreate, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """Link an article as the one that solved the ticket or as related (a reuse of that article)."""
+    with services.db.session() as session:
+        return LinkRead.model_validate(tickets.link_article(session, number, body, principal))
+
+
+@router.get("/{number}/suggestions", response_model=SuggestionOut)
+def suggestions(
+    number: str, services: ServicesDep, principal: ApiPrincipal, limit: Annotated[int, Query(ge=1, le=20)] = 5
+) -> Any:
+    """Articles most likely to fix this ticket, from its title, description and public messages."""
+    tickets.check_agent(principal)
+    with services.db.session(write=False) as session:
+        title, description = tickets.suggestion_text(session, tickets.get_ticket(session, number))
+    text_limit = services.settings.max_suggestion_text
+    description = description[: max(0, text_limit - len(title))]
+    result = search_service.suggest(services.settings, services.index, principal, title, description, limit)
+    return SuggestionOut(hits=[hit_out(h) for h in result.hits], key_terms=list(result.terms), took_ms=result.took_ms)
+
+
+@router.get("/{number}/draft", response_model=DraftOut | None)
+def draft(number: str, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """The draft article this ticket produced (null until it is resolved)."""
+    tickets.check_agent(principal)
+    with services.db.session(write=False) as session:
+        ticket = tickets.get_ticket(session, number)
+        row = session.scalar(select(TicketDraft).where(TicketDraft.ticket_id == ticket.id))
+        if row is None:
+            return None
+        similar = [{"slug": s, "title": t, "similarity": score} for s, t, score in row.similar]
+        return DraftOut(article_slug=row.article_slug, revision_of=row.revision_of, similar=similar)

@@ -1,0 +1,123 @@
+"""The ticket API over HTTP: lifecycle, 409s, suggestions with reasons, links, and the draft a resolution leaves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.conftest import Api
+
+NGINX_ARTICLE = {
+    "slug": "nginx-502-upstream",
+    "title": "Nginx 返回 502 Bad Gateway",
+    "symptoms": "访问网站报 502，error.log 中 connect() failed (111: Connection refused)",
+    "resolution": "检查 upstream 服务是否存活，重启 php-fpm。",
+    "tags": ["nginx", "502"],
+    "status": "published",
+}
+TICKET = {
+    "title": "官网打不开，报 502 Bad Gateway",
+    "description": "用户反馈官网 502，nginx error.log 有 connect() failed (111: Connection refused)。"
+    "联系电话 13812345678",
+    "reporter_name": "李四",
+    "channel": "phone",
+    "impact": "high",
+    "urgency": "medium",
+}
+
+
+def publish_article(api: Api) -> None:
+    """A published Nginx article, indexed."""
+    response = api.client.post("/api/v1/articles", json=NGINX_ARTICLE, headers=api.headers("reviewer"))
+    assert response.status_code == 201, response.text
+    api.wait()
+
+
+def create(api: Api, **overrides: Any) -> dict[str, Any]:
+    """POST a ticket as an engineer."""
+    response = api.client.post("/api/v1/tickets", json={**TICKET, **overrides}, headers=api.headers("engineer"))
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def move(api: Api, number: str, **body: Any) -> Any:
+    """POST a transition as an engineer."""
+    return api.client.post(f"/api/v1/tickets/{number}/transitions", json=body, headers=api.headers("engineer"))
+
+
+class TestTicketApi:
+    def test_create_list_filter_and_read(self, api: Api) -> None:
+        ticket = create(api)
+        assert ticket["priority"] == "P2" and ticket["status"] == "new"
+        assert ticket["allowed_actions"] == ["assign", "start", "resolve"]
+        create(api, title="打印机脱机", impact="low", urgency="low")
+        listed = api.client.get("/api/v1/tickets?priority=P2", headers=api.headers("engineer")).json()
+        assert listed["total"] == 1 and listed["items"][0]["number"] == ticket["number"]
+        by_priority = api.client.get("/api/v1/tickets?sort=priority", headers=api.headers("engineer")).json()
+        assert [t["priority"] for t in by_priority["items"]] == ["P2", "P4"]
+        bad_sort = api.client.get("/api/v1/tickets?sort=password", headers=api.headers("engineer"))
+        assert bad_sort.status_code == 422 and "排序" in bad_sort.json()["error"]["message"]
+
+    def test_viewers_and_anonymous_callers_cannot_see_tickets(self, api: Api) -> None:
+        ticket = create(api)
+        assert api.client.get(f"/api/v1/tickets/{ticket['number']}", headers=api.headers("viewer")).status_code == 403
+        assert api.client.get("/api/v1/tickets").status_code == 401
+        assert api.client.get("/api/v1/tickets/INC-00000000-9999", headers=api.headers("engineer")).status_code == 404
+
+    def test_an_invalid_transition_is_409_with_the_allowed_actions(self, api: Api) -> None:
+        ticket = create(api)
+        response = move(api, ticket["number"], action="close")
+        assert response.status_code == 409
+        assert response.json()["error"]["details"]["allowed_actions"] == ["assign", "start", "resolve"]
+        unresolvable = move(api, ticket["number"], action="resolve", resolution_notes="好了")
+        assert unresolvable.status_code == 422
+        after = api.client.get(f"/api/v1/tickets/{ticket['number']}", headers=api.headers("engineer")).json()
+        assert (after["status"], after["version"]) == ("new", 1)
+
+    def test_suggestions_say_why_and_resolution_leaves_a_masked_draft_for_reviewers(self, api: Api) -> None:
+        publish_article(api)
+        number = create(api)["number"]
+        suggested = api.client.get(f"/api/v1/tickets/{number}/suggestions", headers=api.headers("engineer")).json()
+        assert suggested["hits"][0]["slug"] == "nginx-502-upstream"
+        assert suggested["hits"][0]["matched_terms"]
+        link = api.client.post(
+            f"/api/v1/tickets/{number}/links",
+            json={"slug": "nginx-502-upstream", "relation": "related"},
+            headers=api.headers("engineer"),
+        )
+        assert link.status_code == 201
+        resolved = move(
+            api,
+            number,
+            action="resolve",
+            resolution_code="workaround",
+            resolution_notes="重启 php-fpm 后恢复，已通知 13812345678",
+            root_cause="php-fpm 进程崩溃",
+        )
+        assert resolved.status_code == 200, resolved.text
+        draft = api.client.get(f"/api/v1/tickets/{number}/draft", headers=api.headers("engineer")).json()
+        assert draft["revision_of"] is None
+        assert [s["slug"] for s in draft["similar"]] == ["nginx-502-upstream"]
+        assert 0 < draft["similar"][0]["similarity"] <= 1
+        article = api.client.get(f"/api/v1/articles/{draft['article_slug']}", headers=api.headers("reviewer")).json()
+        assert article["status"] == "draft" and article["source_ticket"] == number
+        assert "13812345678" not in article["symptoms"] + article["resolution"]
+        review = api.client.get("/api/v1/articles?status=draft", headers=api.headers("reviewer")).json()
+        assert draft["article_slug"] in [a["slug"] for a in review["items"]]
+        kinds = [
+            e["kind"]
+            for e in api.client.get(f"/api/v1/tickets/{number}/events", headers=api.headers("engineer")).json()
+        ]
+        assert kinds[0] == "created" and "article_linked" in kinds and "resolve" in kinds
+
+    def test_messages_change_the_suggestions(self, api: Api) -> None:
+        publish_article(api)
+        number = create(api, title="网站访问异常", description="具体情况稍后补充")
+        before = api.client.get(f"/api/v1/tickets/{number['number']}/suggestions", headers=api.headers("engineer"))
+        assert "nginx-502-upstream" not in [h["slug"] for h in before.json()["hits"]]
+        api.client.post(
+            f"/api/v1/tickets/{number['number']}/messages",
+            json={"body": "补充：nginx 报 502 Bad Gateway，connect() failed", "from_reporter": True},
+            headers=api.headers("engineer"),
+        )
+        after = api.client.get(f"/api/v1/tickets/{number['number']}/suggestions", headers=api.headers("engineer"))
+        assert after.json()["hits"][0]["slug"] == "nginx-502-upstream"
