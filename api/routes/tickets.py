@@ -186,3 +186,61 @@ def draft(number: str, services: ServicesDep, principal: ApiPrincipal) -> Any:
             return None
         similar = [{"slug": s, "title": t, "similarity": score} for s, t, score in row.similar]
         return DraftOut(article_slug=row.article_slug, revision_of=row.revision_of, similar=similar)
+
+
+class DuplicateIn(BaseModel):
+    """The master ticket this one duplicates."""
+
+    master: str
+
+
+class PossibleDuplicate(BaseModel):
+    """An open ticket that looks like the same incident."""
+
+    number: str
+    title: str
+    score: float
+
+
+class Relations(BaseModel):
+    """How a ticket relates to others: its master, its duplicates, what it recurs and how often it came back."""
+
+    master: str | None
+    duplicates: list[str]
+    recurrence_of: str | None
+    recurrences: int
+    possible_duplicates: list[PossibleDuplicate]
+
+
+@router.get("/{number}/relations", response_model=Relations)
+def relations(number: str, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """Master, duplicates, recurrence and the open tickets that look like the same incident."""
+    tickets.check_agent(principal)
+    with services.db.session(write=False) as session:
+        ticket = tickets.get_ticket(session, number)
+        master = session.get(Ticket, ticket.master_id) if ticket.master_id else None
+        original = session.get(Ticket, ticket.recurrence_of_id) if ticket.recurrence_of_id else None
+        return Relations(
+            master=master.number if master else None,
+            duplicates=tickets.duplicates_of(session, ticket),
+            recurrence_of=original.number if original else None,
+            recurrences=tickets.recurrence_count(session, ticket),
+            possible_duplicates=[
+                PossibleDuplicate(number=n, title=t, score=s)
+                for n, t, s in ([] if master else tickets.possible_duplicates(session, ticket))
+            ],
+        )
+
+
+@router.post("/{number}/duplicate-of", response_model=TicketRead)
+def mark_duplicate(number: str, body: DuplicateIn, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """Mark this ticket a duplicate (重复事件) of a master ticket (主事件)."""
+    with services.db.session() as session:
+        return ticket_out(tickets.mark_duplicate(session, number, body.master, principal))
+
+
+@router.post("/{number}/recurrence", response_model=TicketRead, status_code=201)
+def report_recurrence(number: str, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """The problem came back after the reopen window: open a new ticket linked to this one (复发事件)."""
+    with services.db.session() as session:
+        return ticket_out(tickets.report_recurrence(session, number, principal, _policy(services)))

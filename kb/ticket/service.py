@@ -28,6 +28,7 @@ from kb.ticket.models import (
     TicketMessage,
 )
 from kb.ticket.schemas import LinkCreate, MessageCreate, TicketCreate, TicketTransition, TicketUpdate
+from kb.ticket.similarity import similarity
 
 
 @dataclass(frozen=True)
@@ -349,3 +350,107 @@ def suggestion_text(session: Session, ticket: Ticket) -> tuple[str, str]:
         .order_by(TicketMessage.id)
     ).all()
     return ticket.title, "\n".join([ticket.description, *public])
+
+
+DUPLICATE_THRESHOLD = 0.45
+SAME_REPORTER_BONUS = 0.2
+
+
+def possible_duplicates(session: Session, ticket: Ticket, limit: int = 5) -> list[tuple[str, str, float]]:
+    """Open tickets that look like the same incident: (number, title, score), most similar first."""
+    candidates = session.scalars(
+        select(Ticket).where(Ticket.id != ticket.id, Ticket.status.in_(OPEN_STATUSES), Ticket.master_id.is_(None))
+    ).all()
+    found: list[tuple[str, str, float]] = []
+    text = f"{ticket.title}\n{ticket.description}"
+    for other in candidates:
+        score = similarity(text, f"{other.title}\n{other.description}")
+        if ticket.reporter_contact and ticket.reporter_contact == other.reporter_contact:
+            score += SAME_REPORTER_BONUS
+        if score >= DUPLICATE_THRESHOLD:
+            found.append((other.number, other.title, round(min(score, 1.0), 4)))
+    found.sort(key=lambda item: -item[2])
+    return found[:limit]
+
+
+def mark_duplicate(session: Session, number: str, master_number: str, principal: Principal) -> Ticket:
+    """Make ``number`` a duplicate of ``master_number`` (resolving the master will resolve it too)."""
+    check_agent(principal)
+    ticket = get_ticket(session, number, for_update=True)
+    master = get_ticket(session, master_number, for_update=True)
+    while master.master_id is not None:  # point at the real master, never at another duplicate
+        master = session.get(Ticket, master.master_id) or master
+        if master.master_id == master.id:
+            break
+    if master.id == ticket.id:
+        raise InvalidInput("工单不能标记为自己的重复事件", details={"field": "master"})
+    if ticket.status not in OPEN_STATUSES:
+        raise Conflict(f"工单 {ticket.number} 已解决或关闭，不能再标记为重复事件")
+    old = ticket.master_id
+    ticket.master_id = master.id
+    if old != master.id:
+        _event(session, ticket, principal.name, "duplicate_of", "master", None, master.number)
+        _event(session, master, principal.name, "duplicate_added", "duplicates", None, ticket.number)
+        ticket.version += 1
+        ticket.updated_at = utcnow()
+        audit.record(
+            session,
+            actor=principal.name,
+            action="ticket.duplicate",
+            entity_type="ticket",
+            entity_id=ticket.number,
+            before={"master": None},
+            after={"master": master.number},
+        )
+    return ticket
+
+
+def duplicates_of(session: Session, ticket: Ticket) -> list[str]:
+    """Numbers of the tickets marked as duplicates of ``ticket``."""
+    return list(session.scalars(select(Ticket.number).where(Ticket.master_id == ticket.id).order_by(Ticket.id)))
+
+
+def report_recurrence(session: Session, number: str, principal: Principal, policy: TicketPolicy) -> Ticket:
+    """Past the reopen window, a problem that came back becomes a new ticket linked to the original."""
+    check_agent(principal)
+    original = get_ticket(session, number, for_update=True)
+    if original.status in OPEN_STATUSES:
+        raise Conflict(f"工单 {original.number} 仍未解决，无需报告复发", details={"status": original.status})
+    resolved_at = original.resolved_at or utcnow()
+    if utcnow() - resolved_at <= timedelta(days=policy.reopen_days):
+        raise Conflict(
+            f"工单 {original.number} 解决未满 {policy.reopen_days} 天，请直接重新打开",
+            details={"allowed_actions": lifecycle.allowed_actions(original.status)},
+        )
+    data = TicketCreate(
+        title=original.title,
+        description=original.description,
+        reporter_name=original.reporter_name,
+        reporter_contact=original.reporter_contact,
+        channel=original.channel,  # type: ignore[arg-type]
+        category=original.category,
+        tags=list(original.tags or []),
+        impact=original.impact,  # type: ignore[arg-type]
+        urgency=original.urgency,  # type: ignore[arg-type]
+        assignment_group=original.assignment_group,
+        tier=original.tier,  # type: ignore[arg-type]
+    )
+    recurrence = create_ticket(session, data, principal, policy)
+    recurrence.recurrence_of_id = original.id
+    _event(session, recurrence, principal.name, "recurrence_of", "original", None, original.number)
+    _event(session, original, principal.name, "recurred", "recurrence", None, recurrence.number)
+    session.add(
+        TicketMessage(
+            ticket_id=recurrence.id,
+            author=principal.name,
+            internal=True,
+            body=f"此工单是 {original.number} 的复发事件（原工单已于 {resolved_at:%Y-%m-%d} 解决）。",
+            created_at=utcnow(),
+        )
+    )
+    return recurrence
+
+
+def recurrence_count(session: Session, ticket: Ticket) -> int:
+    """How many times the problem of ``ticket`` came back."""
+    return int(session.scalar(select(func.count(Ticket.id)).where(Ticket.recurrence_of_id == ticket.id)) or 0)

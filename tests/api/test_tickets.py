@@ -121,3 +121,48 @@ class TestTicketApi:
         )
         after = api.client.get(f"/api/v1/tickets/{number['number']}/suggestions", headers=api.headers("engineer"))
         assert after.json()["hits"][0]["slug"] == "nginx-502-upstream"
+
+
+class TestDuplicatesAndRecurrence:
+    def test_a_similar_open_ticket_is_flagged_and_resolving_the_master_resolves_the_duplicate(self, api: Api) -> None:
+        master = create(api)["number"]
+        duplicate = create(api, title="官网 502 Bad Gateway 打不开", reporter_name="王五")["number"]
+        unrelated = create(api, title="打印机脱机", description="财务部打印机无法打印")["number"]
+        relations = api.client.get(f"/api/v1/tickets/{duplicate}/relations", headers=api.headers("engineer")).json()
+        flagged = [d["number"] for d in relations["possible_duplicates"]]
+        assert master in flagged and unrelated not in flagged
+        marked = api.client.post(
+            f"/api/v1/tickets/{duplicate}/duplicate-of", json={"master": master}, headers=api.headers("engineer")
+        )
+        assert marked.status_code == 200
+        self_dup = api.client.post(
+            f"/api/v1/tickets/{master}/duplicate-of", json={"master": master}, headers=api.headers("engineer")
+        )
+        assert self_dup.status_code == 422
+        notes = "重启 php-fpm"
+        assert move(api, master, action="resolve", resolution_code="fixed", resolution_notes=notes).status_code == 200
+        dup = api.client.get(f"/api/v1/tickets/{duplicate}", headers=api.headers("engineer")).json()
+        assert (dup["status"], dup["resolution_notes"]) == ("resolved", notes)
+        both = api.client.get(f"/api/v1/tickets/{master}/relations", headers=api.headers("engineer")).json()
+        assert both["duplicates"] == [duplicate]
+
+    def test_recurrence_is_refused_inside_the_reopen_window_and_links_a_new_ticket_after_it(self, api: Api) -> None:
+        number = create(api)["number"]
+        move(api, number, action="resolve", resolution_code="fixed", resolution_notes="重启 php-fpm")
+        early = api.client.post(f"/api/v1/tickets/{number}/recurrence", headers=api.headers("engineer"))
+        assert early.status_code == 409 and "重新打开" in early.json()["error"]["message"]
+        from datetime import timedelta
+
+        from kb.ticket import service as ticket_service
+
+        with api.services.db.session() as session:
+            ticket = ticket_service.get_ticket(session, number)
+            ticket.resolved_at = ticket.resolved_at - timedelta(days=30)  # type: ignore[operator]
+        late = api.client.post(f"/api/v1/tickets/{number}/recurrence", headers=api.headers("engineer"))
+        assert late.status_code == 201
+        new = late.json()
+        assert new["title"] == TICKET["title"] and new["number"] != number and new["status"] == "new"
+        relations = api.client.get(f"/api/v1/tickets/{new['number']}/relations", headers=api.headers("engineer"))
+        assert relations.json()["recurrence_of"] == number
+        original = api.client.get(f"/api/v1/tickets/{number}/relations", headers=api.headers("engineer")).json()
+        assert original["recurrences"] == 1
