@@ -10,6 +10,7 @@ from indexer.engine import SearchEngine, create_engine
 from kb.config import Settings
 from kb.db import Database
 from kb.search.indexing import IndexWriterLoop
+from kb.ticket.routing import Router
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ class Services:
     settings: Settings
     db: Database
     index: SearchEngine
+    router: Router
     writer: IndexWriterLoop | None = None
 
     def notify_changed(self) -> None:
@@ -44,7 +46,9 @@ def build_services(settings: Settings, *, start_writer: bool = False) -> Service
     db.create_all()
     index = create_engine(settings.search_engine, settings.index_dir)
     index.open()
-    services = Services(settings, db, index)
+    router = Router()
+    router.train_from(db)
+    services = Services(settings, db, index, router)
     if start_writer:
         services.writer = IndexWriterLoop(db, index, settings.index_poll_seconds)
         services.writer.start()

@@ -64,8 +64,9 @@ def _policy(services: ServicesDep) -> TicketPolicy:
 @router.post("", response_model=TicketRead, status_code=201)
 def create_ticket(body: TicketCreate, services: ServicesDep, principal: ApiPrincipal) -> Any:
     """Open a ticket; priority comes from the impact × urgency matrix."""
+    proposal = services.router.propose(body.title, body.description)
     with services.db.session() as session:
-        return ticket_out(tickets.create_ticket(session, body, principal, _policy(services)))
+        return ticket_out(tickets.create_ticket(session, body, principal, _policy(services), proposal=proposal))
 
 
 @router.get("", response_model=TicketList)
@@ -111,8 +112,11 @@ def update_ticket(number: str, body: TicketUpdate, services: ServicesDep, princi
 def transition(number: str, body: TicketTransition, services: ServicesDep, principal: ApiPrincipal) -> Any:
     """assign, start, wait_user, resolve, close, reopen; a resolution then produces the ticket's draft article."""
     with services.db.session() as session:
-        out = ticket_out(tickets.transition(session, number, body, principal, _policy(services)))
+        ticket = tickets.transition(session, number, body, principal, _policy(services))
+        out = ticket_out(ticket)
+        learned = (ticket.title, ticket.description, ticket.category)
     if body.action == "resolve":
+        services.router.learn(*learned)
         try:
             drafts.process_pending(services.db, services.index)
         except Exception:  # never fails the resolution: the request stays pending and is retried at start

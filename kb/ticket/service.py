@@ -17,6 +17,7 @@ from kb.config import DEFAULT_PRIORITY_MATRIX, Settings
 from kb.db import utcnow
 from kb.exceptions import Conflict, InvalidInput, NotFound, PermissionDenied
 from kb.ticket import lifecycle
+from kb.ticket.classify import Proposal
 from kb.ticket.models import (
     NEW,
     OPEN_STATUSES,
@@ -98,12 +99,24 @@ def _record_changes(session: Session, ticket: Ticket, actor: str, before: dict[s
 
 
 def create_ticket(
-    session: Session, data: TicketCreate, principal: Principal, policy: TicketPolicy, *, proposal: Any = None
+    session: Session,
+    data: TicketCreate,
+    principal: Principal,
+    policy: TicketPolicy,
+    *,
+    proposal: Proposal | None = None,
 ) -> Ticket:
-    """Opens a ticket: priority from the matrix, a human-readable number, a 'created' event."""
+    """Opens a ticket: priority from the matrix, a human-readable number, a 'created' event.
+
+    An empty category or assignment group takes the classifier's ``proposal``; the proposal is logged as an event,
+    so whether engineers kept it can be reported.
+    """
     check_can_open(principal)
     now = utcnow()
     values = data.model_dump()
+    if proposal is not None:
+        values["category"] = values["category"] or proposal.category
+        values["assignment_group"] = values["assignment_group"] or proposal.group
     ticket = Ticket(
         **values,
         priority=policy.priority(data.impact, data.urgency),
@@ -118,7 +131,7 @@ def create_ticket(
     ticket.number = f"INC-{now:%Y%m%d}-{ticket.id:04d}"
     _event(session, ticket, principal.name, "created", new=ticket.snapshot())
     if proposal is not None:
-        _event(session, ticket, principal.name, "classified", new=proposal)
+        _event(session, ticket, principal.name, "classified", new=proposal.to_dict())
     audit.record(
         session,
         actor=principal.name,

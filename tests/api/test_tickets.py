@@ -166,3 +166,16 @@ class TestDuplicatesAndRecurrence:
         assert relations.json()["recurrence_of"] == number
         original = api.client.get(f"/api/v1/tickets/{number}/relations", headers=api.headers("engineer")).json()
         assert original["recurrences"] == 1
+
+
+class TestClassification:
+    def test_an_empty_category_and_group_take_the_proposal_and_the_proposal_is_logged(self, api: Api) -> None:
+        ticket = create(api, title="VPN 連不上，提示 809 錯誤", description="在家办公无法连接公司 VPN")
+        assert (ticket["category"], ticket["assignment_group"]) == ("网络故障", "网络组")
+        events = api.client.get(f"/api/v1/tickets/{ticket['number']}/events", headers=api.headers("engineer")).json()
+        classified = next(e for e in events if e["kind"] == "classified")
+        assert classified["new"]["category"] == "网络故障" and classified["new"]["reasons"]
+
+    def test_an_engineer_given_category_is_kept(self, api: Api) -> None:
+        ticket = create(api, title="VPN 连不上", category="账号问题", assignment_group="账号与权限组")
+        assert (ticket["category"], ticket["assignment_group"]) == ("账号问题", "账号与权限组")
