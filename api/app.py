@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors, pages
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from api.routes import articles, health, search, tickets
+from api.routes import articles, health, integrations, search, tickets
 from kb import flows
 from kb.config import Settings
 from kb.context import build_services
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.router)
     app.include_router(articles.router)
     app.include_router(tickets.router)
+    app.include_router(integrations.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeadersMiddleware)

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.pages import render_error
@@ -68,6 +69,12 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = _HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
         return _respond(request, exc.status_code, message)
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: OperationalError) -> Response:
+        # Locked, restarting or unreachable database: transient, so callers (Alertmanager, integrations) retry.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+        return _respond(request, 503, "数据库暂时不可用，请稍后重试", None, {"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

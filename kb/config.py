@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     search_engine: Literal["whoosh", "tantivy"] = "whoosh"
     index_poll_seconds: float = 0.2
     ticket_reopen_days: int = 7
+    alert_severity_priority: dict[str, str] = Field(
+        default_factory=lambda: {"critical": "P1", "error": "P2", "warning": "P3", "info": "P4"}
+    )
+    alert_auto_resolve: bool = False
     ticket_priority_matrix: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_PRIORITY_MATRIX))
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "INFO"

@@ -3,7 +3,15 @@
 from kb.article.models import Article, ArticleFeedback, ArticleVersion
 from kb.auth.models import ApiToken, AuditLog
 from kb.search.models import IndexOutbox, ZeroResultSearch
-from kb.ticket.models import DraftRequest, Ticket, TicketArticleLink, TicketDraft, TicketEvent, TicketMessage
+from kb.ticket.models import (
+    DraftRequest,
+    IntegrationDelivery,
+    Ticket,
+    TicketArticleLink,
+    TicketDraft,
+    TicketEvent,
+    TicketMessage,
+)
 
 __all__ = [
     "ApiToken",
@@ -13,6 +21,7 @@ __all__ = [
     "AuditLog",
     "DraftRequest",
     "IndexOutbox",
+    "IntegrationDelivery",
     "Ticket",
     "TicketArticleLink",
     "TicketDraft",

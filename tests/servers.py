@@ -106,12 +106,12 @@ class Server:
         return self.log_path.read_text()
 
 
-def create_token(data_dir: Path, role: str, name: str) -> str:
+def create_token(data_dir: Path, role: str, name: str, **env: str) -> str:
     """`kb token create` and return the token from its last line."""
     result = subprocess.run(
         [sys.executable, "-m", "kb.cli", "token", "create", "--role", role, "--name", name],
         cwd=REPO,
-        env=service_env(data_dir),
+        env=service_env(data_dir, **env),
         capture_output=True,
         text=True,
         timeout=120,

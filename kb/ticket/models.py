@@ -50,6 +50,7 @@ class Ticket(Base):
     """An incident or request from a user, a monitoring alert or another ticket system."""
 
     __tablename__ = "ticket"
+    __table_args__ = (UniqueConstraint("external_source", "external_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True, index=True, default="")
@@ -75,6 +76,9 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     master_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), nullable=True, index=True)
     recurrence_of_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), nullable=True, index=True)
+    external_source: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    alert_fingerprint: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -157,3 +161,16 @@ class TicketDraft(Base):
     revision_of: Mapped[str | None] = mapped_column(String(120), nullable=True)
     similar: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[slug, title, score], ...]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IntegrationDelivery(Base):
+    """One accepted webhook delivery, by its Idempotency-Key: a replay returns the stored response."""
+
+    __tablename__ = "integration_delivery"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    body_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer, default=200)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -72,9 +72,10 @@ def get_ticket(session: Session, number: str, *, for_update: bool = False) -> Ti
     return ticket
 
 
-def _event(
+def record_event(
     session: Session, ticket: Ticket, actor: str, kind: str, name: str = "", old: Any = None, new: Any = None
 ) -> None:
+    """Adds one entry to a ticket's event log."""
     session.add(TicketEvent(ticket_id=ticket.id, actor=actor, at=utcnow(), kind=kind, field=name, old=old, new=new))
 
 
@@ -82,7 +83,7 @@ def _record_changes(session: Session, ticket: Ticket, actor: str, before: dict[s
     after = ticket.snapshot()
     changed = [name for name in after if after[name] != before.get(name)]
     for name in changed:
-        _event(session, ticket, actor, kind, name, before.get(name), after[name])
+        record_event(session, ticket, actor, kind, name, before.get(name), after[name])
     if changed:
         ticket.version += 1
         ticket.updated_at = utcnow()
@@ -129,9 +130,9 @@ def create_ticket(
     session.add(ticket)
     session.flush()
     ticket.number = f"INC-{now:%Y%m%d}-{ticket.id:04d}"
-    _event(session, ticket, principal.name, "created", new=ticket.snapshot())
+    record_event(session, ticket, principal.name, "created", new=ticket.snapshot())
     if proposal is not None:
-        _event(session, ticket, principal.name, "classified", new=proposal.to_dict())
+        record_event(session, ticket, principal.name, "classified", new=proposal.to_dict())
     audit.record(
         session,
         actor=principal.name,
@@ -186,7 +187,9 @@ def add_message(session: Session, number: str, data: MessageCreate, principal: P
     )
     session.add(message)
     session.flush()
-    _event(session, ticket, principal.name, "message", "internal" if data.internal else "public", None, message.id)
+    record_event(
+        session, ticket, principal.name, "message", "internal" if data.internal else "public", None, message.id
+    )
     ticket.updated_at = utcnow()
     ticket.version += 1
     return message
@@ -234,7 +237,7 @@ def _link(session: Session, ticket: Ticket, slug: str, relation: str, principal:
     else:
         existing.relation = relation
     if old != relation:
-        _event(session, ticket, principal.name, "article_linked", slug, old, relation)
+        record_event(session, ticket, principal.name, "article_linked", slug, old, relation)
         ticket.version += 1
         ticket.updated_at = utcnow()
     session.flush()
@@ -259,7 +262,7 @@ def transition(
     _apply(session, ticket, data, principal, policy)
     _record_changes(session, ticket, principal.name, before, data.action)
     if data.note:
-        _event(session, ticket, principal.name, "note", "", None, data.note)
+        record_event(session, ticket, principal.name, "note", "", None, data.note)
     if data.action == "resolve":
         _resolve_duplicates(session, ticket, principal)
     return ticket
@@ -402,8 +405,8 @@ def mark_duplicate(session: Session, number: str, master_number: str, principal:
     old = ticket.master_id
     ticket.master_id = master.id
     if old != master.id:
-        _event(session, ticket, principal.name, "duplicate_of", "master", None, master.number)
-        _event(session, master, principal.name, "duplicate_added", "duplicates", None, ticket.number)
+        record_event(session, ticket, principal.name, "duplicate_of", "master", None, master.number)
+        record_event(session, master, principal.name, "duplicate_added", "duplicates", None, ticket.number)
         ticket.version += 1
         ticket.updated_at = utcnow()
         audit.record(
@@ -450,8 +453,8 @@ def report_recurrence(session: Session, number: str, principal: Principal, polic
     )
     recurrence = create_ticket(session, data, principal, policy)
     recurrence.recurrence_of_id = original.id
-    _event(session, recurrence, principal.name, "recurrence_of", "original", None, original.number)
-    _event(session, original, principal.name, "recurred", "recurrence", None, recurrence.number)
+    record_event(session, recurrence, principal.name, "recurrence_of", "original", None, original.number)
+    record_event(session, original, principal.name, "recurred", "recurrence", None, recurrence.number)
     session.add(
         TicketMessage(
             ticket_id=recurrence.id,
