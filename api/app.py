@@ -12,11 +12,12 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors, pages
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from api.routes import articles, health, integrations, search, tickets
+from api.routes import articles, health, integrations, search, surveys, tickets
 from kb import flows
 from kb.config import Settings
 from kb.context import build_services
 from kb.ticket import drafts
+from kb.ticket.maintenance import MaintenanceLoop
 
 log = logging.getLogger("kb")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -52,9 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.host,
                 settings.port,
             )
+        housekeeping = MaintenanceLoop(
+            services.db, services.index, settings.ticket_auto_close_days, settings.maintenance_seconds
+        )
+        housekeeping.start()
         try:
             yield
         finally:
+            housekeeping.stop()
             services.close()
 
     app = FastAPI(
@@ -69,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(articles.router)
     app.include_router(tickets.router)
     app.include_router(integrations.router)
+    app.include_router(surveys.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeadersMiddleware)

@@ -57,7 +57,8 @@ def _login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
 
 
-def _check_same_origin(request: Request) -> None:
+def check_same_origin(request: Request) -> None:
+    """Refuse form posts from other sites (the session cookie would otherwise ride along)."""
     origin = request.headers.get("origin") or request.headers.get("referer")
     if origin and urlsplit(origin).netloc != request.url.netloc:
         raise PermissionDenied("跨站提交被拒绝")
@@ -170,7 +171,7 @@ def feedback_submit(
     """Store a "was this helpful?" answer from the article page."""
     if principal is None:
         return _login_redirect(request)
-    _check_same_origin(request)
+    check_same_origin(request)
     with services.db.session() as session:
         article = service.get_visible(session, slug, principal)
         service.add_feedback(session, article, helpful == "yes", comment[:1000], principal.name)
@@ -184,7 +185,7 @@ def transition_submit(
     """Publish, retire, submit, restore or send back to draft from the article page."""
     if principal is None:
         return _login_redirect(request)
-    _check_same_origin(request)
+    check_same_origin(request)
     with services.db.session() as session:
         service.transition(session, slug, action, principal)
     services.notify_changed()
@@ -268,7 +269,7 @@ async def new_submit(request: Request, services: ServicesDep, principal: PagePri
     """Create a draft from the form."""
     if principal is None:
         return _login_redirect(request)
-    _check_same_origin(request)
+    check_same_origin(request)
     values = _form_values(await request.form())
     try:
         data = ArticleCreate.model_validate(values)
@@ -312,7 +313,7 @@ async def edit_submit(slug: str, request: Request, services: ServicesDep, princi
     """Save the edit form as a new version."""
     if principal is None:
         return _login_redirect(request)
-    _check_same_origin(request)
+    check_same_origin(request)
     form = await request.form()
     values = _form_values(form)
     try:
@@ -360,7 +361,7 @@ def login_submit(
     request: Request, services: ServicesDep, token: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
 ) -> Response:
     """Check the token and keep it in an HttpOnly, SameSite=Strict cookie."""
-    _check_same_origin(request)
+    check_same_origin(request)
     try:
         principal_from_secret(services, token)
     except NotAuthenticated:
@@ -380,7 +381,7 @@ def login_submit(
 @router.post("/logout")
 def logout(request: Request) -> Response:
     """Forget the login cookie."""
-    _check_same_origin(request)
+    check_same_origin(request)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME)
     return response

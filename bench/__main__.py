@@ -1,6 +1,10 @@
-"""Benchmark driver.
+"""Benchmark driver: both search engines side by side at each size.
 
 python -m bench --corpus ../shared/corpus/articles.jsonl --sizes 10000 50000 --out docs/benchmarks.md
+
+Per size the replicated corpus is imported once; then, for each engine in turn, a full rebuild with that engine
+is timed and the real server is started with KB_SEARCH_ENGINE=<engine> for the HTTP workloads. The SQL LIKE
+baseline runs once per size. The profiles ("where the time goes") and the what-ifs are Whoosh-only.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from pathlib import Path
 
 from bench import breakdown, experiments, profiling, report
 from bench.corpus import SourceArticle, load_corpus
-from bench.scenarios import Options, run_size
+from bench.scenarios import Options, SizeResult, run_size
+from indexer.engine import ENGINES
 
 log = logging.getLogger("bench")
 DEFAULT_NOTES = Path(__file__).resolve().parent / "findings.md"
@@ -34,6 +39,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--corpus", type=Path, help="JSON Lines corpus: id, title, body, tags (required)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000], help="article counts")
+    parser.add_argument(
+        "--engines",
+        nargs="+",
+        choices=ENGINES,
+        default=list(ENGINES),
+        help="search engines to measure, in this order (default: %(default)s)",
+    )
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"), help="Markdown report")
     parser.add_argument("--repetitions", type=int, default=10, help="measured rounds of the query set")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds of the query set")
@@ -43,8 +55,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile-articles", type=int, default=2000, help="articles in the profiled rebuild")
     parser.add_argument("--profile-searches", type=int, default=50, help="searches under cProfile")
     parser.add_argument("--breakdown-searches", type=int, default=210, help="searches in the timer breakdown")
-    parser.add_argument("--no-experiments", action="store_true", help="skip the measured what-ifs")
-    parser.add_argument("--no-profile", action="store_true", help="skip the 'where the time goes' section")
+    parser.add_argument(
+        "--experiments",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="run the measured what-ifs (Whoosh only, several minutes at 50k; default: off)",
+    )
+    parser.add_argument("--no-profile", action="store_true", help="skip the Whoosh 'where the time goes' section")
     parser.add_argument("--workdir", type=Path, default=None, help="where data dirs go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the data dirs afterwards")
     parser.add_argument(
@@ -65,33 +82,61 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--corpus is required (unless --rerender)")
     if any(size < 100 for size in args.sizes):
         parser.error("--sizes must be at least 100")
+    args.sizes = sorted(set(args.sizes))
+    args.engines = list(dict.fromkeys(args.engines))
     return args
 
 
-def where_the_time_goes(
-    args: argparse.Namespace, corpus: list[SourceArticle], workdir: Path, largest: tuple[int, Path] | None
-) -> profiling.ProfileResult:
-    """cProfile and timer breakdowns of a small rebuild and of searches (also at the largest size)."""
+def profile_small(args: argparse.Namespace, corpus: list[SourceArticle], workdir: Path) -> profiling.ProfileResult:
+    """cProfile and timer breakdowns of a small single-process Whoosh rebuild and of searches against it."""
     result = profiling.ProfileResult()
-    log.info("profiling a rebuild of %d articles", args.profile_articles)
+    log.info("profiling a rebuild of %d articles (whoosh)", args.profile_articles)
     section, data_dir = profiling.profile_rebuild(corpus, args.profile_articles, workdir)
     result.sections.append(section)
     small = f"{args.profile_articles:,} articles"
-    log.info("profiling %d searches", args.profile_searches)
+    log.info("profiling %d searches (whoosh)", args.profile_searches)
     result.sections.append(profiling.profile_searches(data_dir, args.profile_searches, small))
-    log.info("timing a rebuild and %d searches without a profiler", args.breakdown_searches)
+    log.info("timing a rebuild and %d searches without a profiler (whoosh)", args.breakdown_searches)
     result.breakdowns.append(breakdown.rebuild_breakdown(data_dir, workdir))
     result.breakdowns.append(breakdown.search_breakdown(data_dir, args.breakdown_searches, small))
-    if largest is not None and largest[0] > args.profile_articles:
-        big = f"{largest[0]:,} articles"
-        log.info("profiling and timing searches at %s", big)
-        result.sections.append(profiling.profile_searches(largest[1], args.profile_searches, big))
-        result.breakdowns.append(breakdown.search_breakdown(largest[1], args.breakdown_searches, big))
     return result
 
 
+class WhooshAtLargest:
+    """The Whoosh-only work on the largest data dir, run while that dir's index is still Whoosh's."""
+
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        self.args = args
+        self.workdir = workdir
+        self.largest = max(args.sizes)
+        self.smallest = min(args.sizes)
+        self.profile = profiling.ProfileResult()
+        self.what_ifs: list[experiments.Experiment] = []
+
+    def __call__(self, result: SizeResult, data_dir: Path) -> None:
+        """Profile and time searches (and run the what-ifs) after the Whoosh phase of the largest size."""
+        if result.engine != "whoosh" or result.size != self.largest:
+            return
+        args = self.args
+        big = f"{result.size:,} articles"
+        if not args.no_profile and result.size > args.profile_articles:
+            log.info("profiling and timing whoosh searches at %s", big)
+            self.profile.sections.append(profiling.profile_searches(data_dir, args.profile_searches, big))
+            self.profile.breakdowns.append(breakdown.search_breakdown(data_dir, args.breakdown_searches, big))
+        if args.experiments:
+            small_dir = self.workdir / f"size-{self.smallest}" / "data"
+            log.info("what-if: index without positions at %d articles", self.smallest)
+            self.what_ifs.append(experiments.positions_experiment(small_dir, self.workdir))
+            log.info("what-if: searches without facets at %s", big)
+            self.what_ifs.append(experiments.facets_experiment(data_dir, args.breakdown_searches, big))
+            log.info("what-if: one index segment at %s", big)
+            self.what_ifs.append(experiments.segments_experiment(data_dir, self.workdir, args.breakdown_searches, big))
+            for what_if in self.what_ifs:
+                log.info("what-if result: %s", what_if)
+
+
 def measure(args: argparse.Namespace, argv: list[str]) -> report.Run:
-    """Run every size, then the profiles and the what-ifs."""
+    """Run every size with every engine, then the Whoosh profiles (and what-ifs, if asked for)."""
     started = time.perf_counter()
     options = Options(
         repetitions=args.repetitions,
@@ -101,28 +146,25 @@ def measure(args: argparse.Namespace, argv: list[str]) -> report.Run:
         baseline_repetitions=args.baseline_repetitions,
     )
     corpus = load_corpus(args.corpus)
-    log.info("corpus: %d articles from %s", len(corpus), args.corpus)
+    log.info("corpus: %d articles from %s; engines: %s", len(corpus), args.corpus, ", ".join(args.engines))
     run = report.Run(argv, args.corpus, len(corpus), options, report.machine_info(), datetime.now())
+    run.engines = list(args.engines)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kb-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    whoosh_work = WhooshAtLargest(args, workdir)
+    if args.experiments and "whoosh" not in args.engines:
+        log.warning("--experiments needs the whoosh engine in --engines: skipped")
     try:
         for size in args.sizes:
-            run.results.append(run_size(size, corpus, workdir, options))
-            log.info("result %d: %s", size, json.dumps(dataclasses.asdict(run.results[-1]), default=str))
-        smallest = min(run.results, key=lambda r: r.size)
-        largest = max(run.results, key=lambda r: r.size)
-        big_dir, big = workdir / f"size-{largest.size}" / "data", f"{largest.size:,} articles"
-        if not args.no_profile:
-            run.profile = where_the_time_goes(args, corpus, workdir, (largest.size, big_dir))
-        if not args.no_experiments:
-            log.info("what-if: index without positions at %d articles", smallest.size)
-            run.what_ifs.append(experiments.positions_experiment(workdir / f"size-{smallest.size}" / "data", workdir))
-            log.info("what-if: searches without facets at %s", big)
-            run.what_ifs.append(experiments.facets_experiment(big_dir, args.breakdown_searches, big))
-            log.info("what-if: one index segment at %s", big)
-            run.what_ifs.append(experiments.segments_experiment(big_dir, workdir, args.breakdown_searches, big))
-            for what_if in run.what_ifs:
-                log.info("what-if result: %s", what_if)
+            for result in run_size(size, corpus, workdir, options, args.engines, whoosh_work):
+                run.results.append(result)
+                log.info("result %d %s: %s", size, result.engine, json.dumps(dataclasses.asdict(result), default=str))
+        if not args.no_profile and "whoosh" in args.engines:
+            profile = profile_small(args, corpus, workdir)
+            profile.sections.extend(whoosh_work.profile.sections)
+            profile.breakdowns.extend(whoosh_work.profile.breakdowns)
+            run.profile = profile
+        run.what_ifs = whoosh_work.what_ifs
     finally:
         if args.keep:
             log.info("data kept in %s", workdir)
@@ -147,6 +189,7 @@ def write(run: report.Run, out: Path, notes_path: Path | None) -> None:
         total_seconds=run.total_seconds,
         notes=notes,
         what_ifs=run.what_ifs,
+        engines=getattr(run, "engines", ()),
     )
     report.write_report(text, out)
     log.info("wrote %s", out)

@@ -131,6 +131,7 @@ def rebuild_breakdown(data_dir: Path, workdir: Path) -> Breakdown:
         for fields in values:
             normalized.extend(analysis.normalize(fields[name]) for name in word_fields)
     segmenter = analysis._jieba()
+    segmenter_name = analysis.segmenter_name()
     with stopwatch() as jieba_only:
         for text in normalized:
             for run in _HAN_RUN.findall(text):
@@ -143,9 +144,9 @@ def rebuild_breakdown(data_dir: Path, workdir: Path) -> Breakdown:
         ("reading articles from SQLite (ORM → IndexableDocument)", reading.elapsed, 0),
         ("document_fields (incl. markdown → snippet text)", converting.elapsed, 0),
         ("Whoosh add_document × N (analysis + in-memory postings)", build.add_seconds, 0),
-        ("  analysis alone: jieba word fields + bigram field (separate pass)", analysing.elapsed, 0),
+        (f"  analysis alone: {segmenter_name} word fields + bigram field (separate pass)", analysing.elapsed, 0),
         ("    normalize (NFKC + OpenCC) alone", normalize_only.elapsed, 0),
-        ("    jieba search-mode segmentation alone", jieba_only.elapsed, 0),
+        (f"    {segmenter_name} search-mode segmentation alone", jieba_only.elapsed, 0),
         ("    bigram tokenizer alone", bigram_only.elapsed, 0),
         (
             "  the rest of add_document (Whoosh formats, posting pool, stored fields)",

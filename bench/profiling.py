@@ -26,6 +26,8 @@ from bench.scenarios import bench_env, single_process_rebuild, use_env
 log = logging.getLogger("bench")
 
 FuncKey = tuple[str, int, str]
+KeyTarget = Callable[..., Any] | FuncKey | None  # a Python function, a profiler key (builtins) or missing
+RJIEBA_TOKENIZE: FuncKey = ("~", 0, "<method 'tokenize' of 'builtins.Jieba' objects>")
 _STDLIB = sysconfig.get_paths()["stdlib"]
 _SITE = sysconfig.get_paths()["purelib"]
 
@@ -102,6 +104,13 @@ def _component(filename: str) -> str | None:
     return "other libraries"
 
 
+def _builtin_component(key: FuncKey) -> str | None:
+    """Compiled extensions whose methods show up as builtins: rjieba (pyo3 names its class ``builtins.Jieba``)."""
+    if key[0] == "~" and "builtins.Jieba" in key[2]:
+        return "rjieba segmentation (Rust)"
+    return None
+
+
 def component_times(stats: pstats.Stats) -> dict[str, float]:
     """Self time per component; builtins and stdlib are charged to whoever called them."""
     raw: dict[FuncKey, Any] = stats.stats  # type: ignore[attr-defined]
@@ -110,7 +119,7 @@ def component_times(stats: pstats.Stats) -> dict[str, float]:
     def shares(key: FuncKey, depth: int = 0) -> dict[str, float]:
         if key in memo:
             return memo[key]
-        own = _component(key[0])
+        own = _component(key[0]) or _builtin_component(key)
         if own is not None:
             memo[key] = {own: 1.0}
             return memo[key]
@@ -139,11 +148,12 @@ def _code_key(function: Callable[..., Any]) -> FuncKey:
     return (code.co_filename, code.co_firstlineno, code.co_name)
 
 
-def cumulative(stats: pstats.Stats, function: Callable[..., Any] | None) -> float:
+def cumulative(stats: pstats.Stats, function: KeyTarget) -> float:
     """Cumulative seconds spent in ``function`` (and its callees); NaN when it does not exist (any more)."""
     if function is None:
         return math.nan
-    entry = stats.stats.get(_code_key(function))  # type: ignore[attr-defined]
+    key = function if isinstance(function, tuple) else _code_key(function)
+    entry = stats.stats.get(key)  # type: ignore[attr-defined]
     return float(entry[3]) if entry else 0.0
 
 
@@ -169,7 +179,7 @@ def _section(
     profile: cProfile.Profile,
     wall: float,
     operations: int,
-    keys: Sequence[tuple[str, Callable[..., Any] | None]],
+    keys: Sequence[tuple[str, KeyTarget]],
 ) -> ProfileSection:
     stats = pstats.Stats(profile, stream=sys.stderr)
     total = float(stats.total_tt)  # type: ignore[attr-defined]
@@ -191,7 +201,7 @@ def _maybe(owner: Any, name: str) -> Callable[..., Any] | None:
     return function if callable(function) else None
 
 
-def _rebuild_keys() -> list[tuple[str, Callable[..., Any] | None]]:
+def _rebuild_keys() -> list[tuple[str, KeyTarget]]:
     import jieba
     from whoosh.writing import SegmentWriter
 
@@ -204,15 +214,19 @@ def _rebuild_keys() -> list[tuple[str, Callable[..., Any] | None]]:
         ("  highlight.plain_text", _maybe(highlight, "plain_text")),
         ("SegmentWriter.add_document (analysis + posting buffers)", SegmentWriter.add_document),
         ("  tokenizer __call__ (word and n-gram fields)", _maybe(analysis.JiebaTokenizer, "__call__")),
-        ("    tokens_of_normalized (word fields: jieba + compound parts)", _maybe(analysis, "tokens_of_normalized")),
-        ("      jieba Tokenizer.tokenize (search mode)", jieba.Tokenizer.tokenize),
+        (
+            "    tokens_of_normalized (word fields: segmenter + compound parts)",
+            _maybe(analysis, "tokens_of_normalized"),
+        ),
+        ("      jieba Tokenizer.tokenize (search mode; KB_SEGMENTER=jieba)", jieba.Tokenizer.tokenize),
+        ("      rjieba Jieba.tokenize (search mode; the default segmenter)", RJIEBA_TOKENIZE),
         ("    analysis.normalize (NFKC + OpenCC)", _maybe(analysis, "normalize")),
         ("    analysis.bigrams (n-gram field)", _maybe(analysis, "bigrams")),
         ("SegmentWriter.commit (flush + optimize merge)", SegmentWriter.commit),
     ]
 
 
-def _search_keys() -> list[tuple[str, Callable[..., Any] | None]]:
+def _search_keys() -> list[tuple[str, KeyTarget]]:
     from whoosh.searching import Hit, Results
     from whoosh.searching import Searcher as WhooshSearcher
 

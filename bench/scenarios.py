@@ -1,4 +1,5 @@
-"""One benchmark size end to end: import, rebuild, HTTP search/suggestions/freshness, RSS, LIKE baseline."""
+"""One benchmark size end to end: import once, then per engine a rebuild and HTTP search/suggestions/freshness
+and RSS, then the LIKE baseline."""
 
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ class LatencyPhase:
     server_cpu_ms: float = math.nan  # server CPU time (user + system) per request
     total_mismatches: int = 0  # padded queries whose total differed from the plain query's
     per_query: dict[str, tuple[float, int]] = field(default_factory=dict)  # query -> (p50 ms, total matches)
+    top_slugs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # query or ticket -> first page's slugs
+    overhead_ms: Summary | None = None  # per request: client latency - server took_ms (HTTP, auth, JSON, routing)
 
     @property
     def per_second(self) -> float:
@@ -74,9 +77,10 @@ class ChangePhase:
 
 @dataclass
 class SizeResult:
-    """Everything measured for one corpus size."""
+    """Everything measured for one corpus size with one search engine (import and baseline are per size)."""
 
     size: int
+    engine: str = "whoosh"
     import_seconds: float = 0.0
     import_cpu_seconds: float = 0.0
     imported: int = 0
@@ -113,11 +117,12 @@ class SizeResult:
         return rate(self.index_documents, self.rebuild_seconds)
 
 
-def bench_env(data_dir: Path) -> dict[str, str]:
-    """The process environment with every KB_ setting removed except a fresh data dir (SQLite default)."""
+def bench_env(data_dir: Path, engine: str = "whoosh") -> dict[str, str]:
+    """The process environment with every KB_ setting removed except a data dir (SQLite default) and the engine."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("KB_")}
     env["KB_DATA_DIR"] = str(data_dir)
     env["KB_IMPORT_CONTENT_ON_FIRST_START"] = "false"
+    env["KB_SEARCH_ENGINE"] = engine
     return env
 
 
@@ -135,15 +140,29 @@ def directory_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def segment_count(data_dir: Path) -> int:
-    """Segments in the index generation ``data_dir`` currently points at (0 when there is none)."""
-    from whoosh import index as whoosh_index
-
+def segment_count(data_dir: Path, engine: str = "whoosh") -> int:
+    """Segments in the generation ``data_dir`` currently points at (0 when there is none or another engine's)."""
     pointer = data_dir / "index" / "CURRENT"
     try:
-        generation = json.loads(pointer.read_text(encoding="utf-8"))["generation"]
+        current = json.loads(pointer.read_text(encoding="utf-8"))
+        generation = current["generation"]
     except (OSError, ValueError, KeyError):
         return 0
+    if current.get("engine", "whoosh") != engine:
+        return 0
+    if engine == "tantivy":
+        from indexer.engine import create_engine
+        from indexer.tantivy_index import TantivyIndex
+
+        index = create_engine("tantivy", data_dir / "index")
+        try:
+            if not isinstance(index, TantivyIndex) or index.open().state != "ok":
+                return 0
+            return int(index.reader()[0].num_segments)
+        finally:
+            index.close()
+    from whoosh import index as whoosh_index
+
     ix = whoosh_index.open_dir(str(data_dir / "index" / generation))
     try:
         return len(ix._segments())
@@ -169,35 +188,82 @@ def _progress_logger(label: str, total: int, every: int = 5000) -> Callable[[int
 # --- in-process phases -------------------------------------------------------------------------------------
 
 
-def import_and_index(result: SizeResult, articles: Sequence[SourceArticle], data_dir: Path) -> None:
-    """Write the replicated corpus, import it with the real importer, then time a full index rebuild."""
+@dataclass
+class PreparedSize:
+    """One size's data dir after the (single) import, shared by every engine measured at that size."""
+
+    size: int
+    data_dir: Path
+    import_seconds: float = 0.0
+    import_cpu_seconds: float = 0.0
+    imported: int = 0
+    import_problems: int = 0
+    database_bytes: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def import_corpus(size: int, articles: Sequence[SourceArticle], data_dir: Path) -> PreparedSize:
+    """Write the replicated corpus and import it with the real importer (no index is built here)."""
     from kb.article import importer
     from kb.config import Settings
     from kb.context import build_services
-    from kb.search import indexing
 
-    jsonl = data_dir.parent / f"corpus-{result.size}.jsonl"
-    written = write_jsonl(replicate(articles, result.size), jsonl)
+    prepared = PreparedSize(size, data_dir)
+    jsonl = data_dir.parent / f"corpus-{size}.jsonl"
+    written = write_jsonl(replicate(articles, size), jsonl)
     log.info("  wrote %d articles to %s", written, jsonl)
-    settings = Settings()
-    services = build_services(settings)
+    use_env(bench_env(data_dir))
+    services = build_services(Settings())
     try:
         cpu = cpu_seconds()
         with stopwatch() as watch:
             report = importer.import_files(
                 services.db, [jsonl], actor="bench", progress=_progress_logger("import", written)
             )
-        result.import_seconds = watch.elapsed
-        result.import_cpu_seconds = cpu_seconds() - cpu
-        result.imported = report.imported
-        result.import_problems = len(report.problems)
+        prepared.import_seconds = watch.elapsed
+        prepared.import_cpu_seconds = cpu_seconds() - cpu
+        prepared.imported = report.imported
+        prepared.import_problems = len(report.problems)
         for problem in report.problems[:5]:
-            result.notes.append(f"import problem: {problem}")
-        log.info("  imported %d in %.1f s (%.0f/s)", report.imported, watch.elapsed, result.import_rate)
+            prepared.notes.append(f"import problem: {problem}")
+        log.info(
+            "  imported %d in %.1f s (%.0f/s)", report.imported, watch.elapsed, rate(report.imported, watch.elapsed)
+        )
+    finally:
+        services.close()
+    prepared.database_bytes = sum(directory_bytes(p) for p in data_dir.glob("kb.sqlite3*"))
+    return prepared
+
+
+def new_result(prepared: PreparedSize, engine: str) -> SizeResult:
+    """A result for ``engine`` at ``prepared``'s size, with the size's import figures copied in."""
+    return SizeResult(
+        size=prepared.size,
+        engine=engine,
+        import_seconds=prepared.import_seconds,
+        import_cpu_seconds=prepared.import_cpu_seconds,
+        imported=prepared.imported,
+        import_problems=prepared.import_problems,
+        database_bytes=prepared.database_bytes,
+        notes=list(prepared.notes),
+    )
+
+
+def rebuild_index(result: SizeResult, data_dir: Path) -> None:
+    """Time a full rebuild with ``result.engine`` (a new generation is built from the database and swapped in)."""
+    from kb.config import Settings
+    from kb.context import build_services
+    from kb.search import indexing
+
+    use_env(bench_env(data_dir, result.engine))
+    settings = Settings()
+    services = build_services(settings)
+    try:
+        progress = _progress_logger(f"{result.engine} rebuild", indexing.article_count(services.db))
         cpu = cpu_seconds()
         with stopwatch() as watch:
             try:
-                health = indexing.rebuild(services.db, services.index)
+                health = indexing.rebuild(services.db, services.index, progress)
             except Exception as exc:
                 result.rebuild_failure = f"{type(exc).__name__}: {exc}"
                 result.rebuild_failed_seconds = watch.elapsed_so_far()
@@ -213,17 +279,18 @@ def import_and_index(result: SizeResult, articles: Sequence[SourceArticle], data
         result.rebuild_seconds = watch.elapsed
         result.rebuild_cpu_seconds = cpu_seconds() - cpu
         result.index_documents = health.doc_count
+        generation = services.index.generation_dir()
+        result.index_bytes = directory_bytes(generation) if generation is not None else 0
         log.info(
-            "  rebuilt index: %d docs in %.1f s (%.0f/s)",
+            "  %s rebuilt the index: %d docs in %.1f s (%.0f/s)",
+            result.engine,
             health.doc_count,
             watch.elapsed,
             result.rebuild_rate,
         )
     finally:
         services.close()
-    result.index_bytes = directory_bytes(settings.index_dir)
-    result.segments_after_rebuild = segment_count(data_dir)
-    result.database_bytes = sum(directory_bytes(p) for p in data_dir.glob("kb.sqlite3*"))
+    result.segments_after_rebuild = segment_count(data_dir, result.engine)
 
 
 def single_process_rebuild(services: Any) -> Any:
@@ -255,6 +322,8 @@ def _timed_searches(
     mismatches = 0
     by_query: dict[str, list[float]] = {}
     totals: dict[str, int] = {}
+    top: dict[str, tuple[str, ...]] = {}
+    overhead: list[float] = []
     cpu_before = server_cpu()
     with stopwatch() as total:
         for query in plan:
@@ -266,9 +335,11 @@ def _timed_searches(
                 continue
             body: dict[str, Any] = response.json()
             took.append(float(body["took_ms"]))
+            overhead.append(latencies[-1] - took[-1])
             base = unpadded(query)
             by_query.setdefault(base, []).append(latencies[-1])
             totals[base] = int(body["total"])
+            top[base] = tuple(str(hit["slug"]) for hit in body["hits"])
             if body["total"] > 0:
                 with_hits.add(base)
             if base in expected and expected[base] != body["total"]:
@@ -286,6 +357,8 @@ def _timed_searches(
     )
     phase.total_mismatches = mismatches
     phase.per_query = {query: (percentile(values, 50), totals[query]) for query, values in by_query.items()}
+    phase.top_slugs = top
+    phase.overhead_ms = summarize(overhead)
     return phase
 
 
@@ -317,9 +390,11 @@ def http_suggestions(
     took: list[float] = []
     errors = 0
     with_hits = 0
+    top: dict[str, tuple[str, ...]] = {}
+    overhead: list[float] = []
     cpu_before = server_cpu()
     with stopwatch() as total:
-        for ticket in ticket_list:
+        for number, ticket in enumerate(ticket_list):
             started = time.perf_counter()
             response = client.post(
                 "/api/v1/suggestions", json={"title": ticket.title, "description": ticket.description}
@@ -330,9 +405,11 @@ def http_suggestions(
                 continue
             body: dict[str, Any] = response.json()
             took.append(float(body["took_ms"]))
+            overhead.append(latencies[-1] - took[-1])
             with_hits += bool(body["hits"])
+            top[f"ticket {number + 1}"] = tuple(str(hit["slug"]) for hit in body["hits"])
     cpu_ms = ms(server_cpu() - cpu_before) / len(ticket_list)
-    return LatencyPhase(
+    phase = LatencyPhase(
         summarize(latencies),
         len(ticket_list),
         total.elapsed,
@@ -342,6 +419,9 @@ def http_suggestions(
         with_hits,
         cpu_ms,
     )
+    phase.top_slugs = top
+    phase.overhead_ms = summarize(overhead)
+    return phase
 
 
 def change_to_searchable(
@@ -386,11 +466,11 @@ def run_http(
     options: Options,
 ) -> None:
     """Start the real server and run the search, suggestion and freshness workloads against it."""
-    log_path = data_dir.parent / "server.log"
+    log_path = data_dir.parent / f"server-{result.engine}.log"
     server = srv.start_server(env, REPO_ROOT, log_path)
     try:
         result.server_startup_seconds = server.startup_seconds
-        log.info("  server ready on port %d after %.1f s", server.port, server.startup_seconds)
+        log.info("  %s server ready on port %d after %.1f s", result.engine, server.port, server.startup_seconds)
         viewer_token = srv.create_token(env, REPO_ROOT, role="viewer", name="bench")
         reviewer_token = srv.create_token(env, REPO_ROOT, role="reviewer", name="bench-reviewer")
         result.rss_ready_bytes = srv.rss_bytes(server.pid)
@@ -458,24 +538,43 @@ def like_baseline(database: Path, queries: Sequence[str], options: Options) -> L
 # --- one size --------------------------------------------------------------------------------------------
 
 
-def run_size(size: int, articles: Sequence[SourceArticle], workdir: Path, options: Options) -> SizeResult:
-    """Every phase for one corpus size, in a fresh data dir under ``workdir``."""
+def run_engine(prepared: PreparedSize, engine: str, articles: Sequence[SourceArticle], options: Options) -> SizeResult:
+    """Rebuild the index of ``prepared``'s data dir with ``engine``, then the HTTP phases with that engine."""
+    log.info("size %d, engine %s", prepared.size, engine)
+    result = new_result(prepared, engine)
+    result.load_average.append(os.getloadavg()[0])
+    rebuild_index(result, prepared.data_dir)
+    run_http(result, articles, bench_env(prepared.data_dir, engine), prepared.data_dir, options)
+    result.load_average.append(os.getloadavg()[0])
+    result.segments_at_end = segment_count(prepared.data_dir, engine)
+    return result
+
+
+def run_size(
+    size: int,
+    articles: Sequence[SourceArticle],
+    workdir: Path,
+    options: Options,
+    engines: Sequence[str],
+    after_engine: Callable[[SizeResult, Path], None] | None = None,
+) -> list[SizeResult]:
+    """Import once into a fresh data dir, measure every engine in turn, then the LIKE baseline (shared by all).
+
+    ``after_engine(result, data_dir)`` runs after each engine, while its index is still the current one.
+    """
     data_dir = workdir / f"size-{size}" / "data"
     data_dir.mkdir(parents=True)
-    env = bench_env(data_dir)
-    use_env(env)
-    result = SizeResult(size=size)
     log.info("size %d: data dir %s", size, data_dir)
-    result.load_average.append(os.getloadavg()[0])
-    import_and_index(result, articles, data_dir)
-    run_http(result, articles, env, data_dir, options)
-    result.load_average.append(os.getloadavg()[0])
-    result.segments_at_end = segment_count(data_dir)
-    result.baseline = like_baseline(data_dir / "kb.sqlite3", QUERIES, options)
-    result.load_average.append(os.getloadavg()[0])
-    log.info(
-        "  LIKE baseline: p50 %.1f ms, p95 %.1f ms",
-        result.baseline.latency_ms.p50,
-        result.baseline.latency_ms.p95,
-    )
-    return result
+    prepared = import_corpus(size, articles, data_dir)
+    results: list[SizeResult] = []
+    for engine in engines:
+        results.append(run_engine(prepared, engine, articles, options))
+        if after_engine is not None:
+            after_engine(results[-1], data_dir)
+    baseline = like_baseline(data_dir / "kb.sqlite3", QUERIES, options)
+    log.info("  LIKE baseline: p50 %.1f ms, p95 %.1f ms", baseline.latency_ms.p50, baseline.latency_ms.p95)
+    load = os.getloadavg()[0]
+    for result in results:
+        result.baseline = baseline
+        result.load_average.append(load)
+    return results

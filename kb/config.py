@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     search_engine: Literal["whoosh", "tantivy"] = "whoosh"
     index_poll_seconds: float = 0.2
     ticket_reopen_days: int = 7
+    ticket_auto_close_days: int = Field(default=3, ge=1)
+    maintenance_seconds: float = Field(default=300.0, gt=0)
     alert_severity_priority: dict[str, str] = Field(
         default_factory=lambda: {"critical": "P1", "error": "P2", "warning": "P3", "info": "P4"}
     )

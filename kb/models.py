@@ -6,6 +6,7 @@ from kb.search.models import IndexOutbox, ZeroResultSearch
 from kb.ticket.models import (
     DraftRequest,
     IntegrationDelivery,
+    Survey,
     Ticket,
     TicketArticleLink,
     TicketDraft,
@@ -22,6 +23,7 @@ __all__ = [
     "DraftRequest",
     "IndexOutbox",
     "IntegrationDelivery",
+    "Survey",
     "Ticket",
     "TicketArticleLink",
     "TicketDraft",

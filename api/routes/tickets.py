@@ -12,7 +12,7 @@ from sqlalchemy import select
 from api.deps import ApiPrincipal, ServicesDep
 from api.routes.search import SuggestionOut, hit_out
 from kb.search import service as search_service
-from kb.ticket import drafts, lifecycle
+from kb.ticket import drafts, lifecycle, survey
 from kb.ticket import service as tickets
 from kb.ticket.models import Ticket, TicketDraft
 from kb.ticket.schemas import (
@@ -115,6 +115,8 @@ def transition(number: str, body: TicketTransition, services: ServicesDep, princ
         ticket = tickets.transition(session, number, body, principal, _policy(services))
         out = ticket_out(ticket)
         learned = (ticket.title, ticket.description, ticket.category)
+        if body.action == "resolve":
+            out.survey_url = f"/survey/{survey.open_survey(session, ticket)}"
     if body.action == "resolve":
         services.router.learn(*learned)
         try:

@@ -174,3 +174,18 @@ class IntegrationDelivery(Base):
     status_code: Mapped[int] = mapped_column(Integer, default=200)
     response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Survey(Base):
+    """The follow-up (回访) after a resolution: the reporter answers through a secret link, without logging in."""
+
+    __tablename__ = "ticket_survey"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    solved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)

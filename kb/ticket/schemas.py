@@ -133,6 +133,7 @@ class TicketRead(BaseModel):
     updated_at: datetime
     created_by: str
     allowed_actions: list[str] = Field(default_factory=list)
+    survey_url: str | None = Field(default=None, description="回访链接，仅在解决时返回一次")
 
 
 class MessageRead(BaseModel):
