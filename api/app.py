@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import errors, pages
+from api import errors, pages, ticket_pages
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.routes import articles, health, integrations, search, surveys, tickets
 from kb import flows
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(integrations.router)
     app.include_router(surveys.router)
+    app.include_router(ticket_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeadersMiddleware)

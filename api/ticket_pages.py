@@ -1,0 +1,248 @@
+"""Server-rendered ticket pages (Chinese UI): list, new, detail with suggestions and the closure dialog."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import PagePrincipal, ServicesDep
+from api.pages import TEMPLATES, check_same_origin
+from kb.auth.permissions import Principal
+from kb.context import Services
+from kb.exceptions import InvalidInput, KBError
+from kb.search import service as search_service
+from kb.ticket import drafts, lifecycle, survey
+from kb.ticket import service as tickets
+from kb.ticket.models import CHANNELS, LEVELS, PRIORITIES, STATUSES, Ticket, TicketDraft
+from kb.ticket.schemas import LinkCreate, MessageCreate, TicketCreate, TicketTransition
+from kb.ticket.service import TicketFilter, TicketPolicy
+
+router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
+CHANNEL_LABELS = {"phone": "电话", "email": "邮件", "im": "即时通讯", "portal": "门户", "alert": "告警", "api": "接口"}
+LEVEL_LABELS = {"high": "高", "medium": "中", "low": "低"}
+RELATION_LABELS = {"solved": "解决了此工单", "related": "相关"}
+TEMPLATES.env.globals.update(
+    TICKET_STATUS_LABELS=lifecycle.STATUS_LABELS,
+    TICKET_ACTION_LABELS=lifecycle.ACTION_LABELS,
+    CHANNEL_LABELS=CHANNEL_LABELS,
+    LEVEL_LABELS=LEVEL_LABELS,
+    RELATION_LABELS=RELATION_LABELS,
+)
+PAGE_SIZE = 50
+
+
+def _render(request: Request, template: str, principal: Principal, status_code: int = 200, **context: Any) -> Response:
+    values = {"principal": principal, **context}
+    return TEMPLATES.TemplateResponse(request, template, values, status_code=status_code)
+
+
+def _login(request: Request) -> RedirectResponse:
+    return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
+
+
+def _policy(services: Services) -> TicketPolicy:
+    return TicketPolicy.from_settings(services.settings)
+
+
+@router.get("/tickets", response_class=HTMLResponse)
+def ticket_list(request: Request, services: ServicesDep, principal: PagePrincipal) -> Response:
+    """Tickets with filters (status, priority, group, assignee, category) and sorting."""
+    if principal is None:
+        return _login(request)
+    tickets.check_agent(principal)
+    query = request.query_params
+    where = TicketFilter(
+        status=query.get("status") or None,
+        priority=query.get("priority") or None,
+        assignment_group=query.get("group") or None,
+        assignee=query.get("assignee") or None,
+        category=query.get("category") or None,
+        sort=query.get("sort") or "-updated_at",
+    )
+    with services.db.session(write=False) as session:
+        total, rows = tickets.list_tickets(session, principal, where, limit=PAGE_SIZE, offset=0)
+        return _render(
+            request,
+            "tickets.html",
+            principal,
+            rows=rows,
+            total=total,
+            where=where,
+            statuses=STATUSES,
+            priorities=PRIORITIES,
+            sorts=list(tickets.SORTABLE),
+        )
+
+
+@router.get("/tickets/new", response_class=HTMLResponse)
+def new_ticket_page(request: Request, principal: PagePrincipal) -> Response:
+    """The form for a new ticket."""
+    if principal is None:
+        return _login(request)
+    tickets.check_agent(principal)
+    return _render(request, "ticket_new.html", principal, values={}, error=None, channels=CHANNELS, levels=LEVELS)
+
+
+@router.post("/tickets/new")
+async def new_ticket_submit(request: Request, services: ServicesDep, principal: PagePrincipal) -> Response:
+    """Open a ticket from the form; empty category and group take the classifier's proposal."""
+    if principal is None:
+        return _login(request)
+    check_same_origin(request)
+    form = await request.form()
+    values: dict[str, Any] = {name: str(value) for name, value in form.items() if name != "tags"}
+    values["tags"] = [t.strip() for t in str(form.get("tags", "")).replace("，", ",").split(",") if t.strip()]
+    try:
+        data = TicketCreate.model_validate(values)
+    except ValidationError as exc:
+        error = "；".join(f"{'.'.join(str(p) for p in e['loc'])}：{e['msg']}" for e in exc.errors())
+        context = {"values": values, "error": error, "channels": CHANNELS, "levels": LEVELS}
+        return _render(request, "ticket_new.html", principal, status_code=422, **context)
+    number = await run_in_threadpool(_create, services, data, principal)
+    return RedirectResponse(f"/tickets/{number}", status_code=303)
+
+
+def _create(services: Services, data: TicketCreate, principal: Principal) -> str:
+    proposal = services.router.propose(data.title, data.description)
+    with services.db.session() as session:
+        return tickets.create_ticket(session, data, principal, _policy(services), proposal=proposal).number
+
+
+@router.get("/tickets/{number}", response_class=HTMLResponse)
+def ticket_page(number: str, request: Request, services: ServicesDep, principal: PagePrincipal) -> Response:
+    """A ticket: fields, messages, events, suggested articles, links, relations and the actions it allows."""
+    if principal is None:
+        return _login(request)
+    tickets.check_agent(principal)
+    with services.db.session(write=False) as session:
+        ticket = tickets.get_ticket(session, number)
+        title, description = tickets.suggestion_text(session, ticket)
+        master = session.get(Ticket, ticket.master_id) if ticket.master_id else None
+        original = session.get(Ticket, ticket.recurrence_of_id) if ticket.recurrence_of_id else None
+        draft = session.scalar(select(TicketDraft).where(TicketDraft.ticket_id == ticket.id))
+        context: dict[str, Any] = {
+            "ticket": ticket,
+            "messages": tickets.messages(session, ticket),
+            "events": tickets.events(session, ticket),
+            "links": tickets.links(session, ticket),
+            "allowed": lifecycle.allowed_actions(ticket.status),
+            "master": master.number if master else None,
+            "duplicates": tickets.duplicates_of(session, ticket),
+            "recurrence_of": original.number if original else None,
+            "possible_duplicates": [] if master else tickets.possible_duplicates(session, ticket),
+            "draft": draft,
+            "survey_url": request.query_params.get("survey"),
+            "notice": request.query_params.get("notice"),
+        }
+    limit = services.settings.max_suggestion_text
+    try:
+        suggested = search_service.suggest(
+            services.settings, services.index, principal, title, description[: max(0, limit - len(title))], 5
+        )
+        context["suggestions"], context["suggestion_error"] = suggested.hits, None
+    except KBError as exc:
+        context["suggestions"], context["suggestion_error"] = [], exc.message
+    return _render(request, "ticket.html", principal, **context)
+
+
+@router.post("/tickets/{number}/messages")
+async def message_submit(number: str, request: Request, services: ServicesDep, principal: PagePrincipal) -> Response:
+    """Add a reply or internal note."""
+    if principal is None:
+        return _login(request)
+    check_same_origin(request)
+    form = await request.form()
+    data = _validated(MessageCreate, {"body": str(form.get("body", "")), "internal": form.get("internal") == "yes"})
+    await run_in_threadpool(_in_session, services, tickets.add_message, number, data, principal)
+    return RedirectResponse(f"/tickets/{number}#messages", status_code=303)
+
+
+@router.post("/tickets/{number}/links")
+async def link_submit(number: str, request: Request, services: ServicesDep, principal: PagePrincipal) -> Response:
+    """Link a suggested article (solved / related)."""
+    if principal is None:
+        return _login(request)
+    check_same_origin(request)
+    form = await request.form()
+    data = _validated(LinkCreate, {"slug": str(form.get("slug", "")), "relation": str(form.get("relation", ""))})
+    await run_in_threadpool(_in_session, services, tickets.link_article, number, data, principal)
+    return RedirectResponse(f"/tickets/{number}?notice=linked", status_code=303)
+
+
+@router.post("/tickets/{number}/transition")
+async def transition_submit(number: str, request: Request, services: ServicesDep, principal: PagePrincipal) -> Response:
+    """Any lifecycle action, including the closure dialog's resolution."""
+    if principal is None:
+        return _login(request)
+    check_same_origin(request)
+    form = await request.form()
+    values: dict[str, Any] = {k: str(v) for k, v in form.items() if str(v).strip()}
+    data = _validated(TicketTransition, values)
+    secret = await run_in_threadpool(_transition, services, number, data, principal)
+    target = f"/tickets/{number}" + (f"?{urlencode({'survey': f'/survey/{secret}'})}" if secret else "")
+    return RedirectResponse(target, status_code=303)
+
+
+def _transition(services: Services, number: str, data: TicketTransition, principal: Principal) -> str | None:
+    with services.db.session() as session:
+        ticket = tickets.transition(session, number, data, principal, _policy(services))
+        secret = survey.open_survey(session, ticket) if data.action == "resolve" else None
+        learned = (ticket.title, ticket.description, ticket.category)
+    if data.action == "resolve":
+        services.router.learn(*learned)
+        try:
+            drafts.process_pending(services.db, services.index)
+            services.notify_changed()
+        except Exception:  # the draft request stays pending; maintenance retries it
+            log.exception("producing the draft for %s failed", number)
+    return secret
+
+
+@router.post("/tickets/{number}/duplicate")
+async def duplicate_submit(number: str, request: Request, services: ServicesDep, principal: PagePrincipal) -> Response:
+    """Mark as a duplicate of a master ticket."""
+    if principal is None:
+        return _login(request)
+    check_same_origin(request)
+    master = str((await request.form()).get("master", "")).strip()
+    if not master:
+        raise InvalidInput("请填写主事件工单号")
+    await run_in_threadpool(_in_session, services, tickets.mark_duplicate, number, master, principal)
+    return RedirectResponse(f"/tickets/{number}", status_code=303)
+
+
+@router.post("/tickets/{number}/recurrence")
+async def recurrence_submit(number: str, request: Request, services: ServicesDep, principal: PagePrincipal) -> Response:
+    """Report that the problem came back: a new linked ticket."""
+    if principal is None:
+        return _login(request)
+    check_same_origin(request)
+
+    def report() -> str:
+        with services.db.session() as session:
+            return tickets.report_recurrence(session, number, principal, _policy(services)).number
+
+    new_number = await run_in_threadpool(report)
+    return RedirectResponse(f"/tickets/{new_number}", status_code=303)
+
+
+def _validated(schema: Any, values: dict[str, Any]) -> Any:
+    try:
+        return schema.model_validate(values)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "；".join(f"{'.'.join(str(p) for p in e['loc'])}：{e['msg']}" for e in exc.errors())
+        ) from None
+
+
+def _in_session(services: Services, action: Any, *args: Any) -> None:
+    with services.db.session() as session:
+        action(session, *args)
