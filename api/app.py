@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.router)
     app.include_router(articles.router)
     app.include_router(tickets.router)
+    app.include_router(tickets.drafts_router)
     app.include_router(integrations.router)
     app.include_router(surveys.router)
     app.include_router(ticket_pages.router)

@@ -29,6 +29,7 @@ def _after_commit(services: ServicesDep, resolved: bool) -> None:
     if resolved:
         try:
             drafts.process_pending(services.db, services.index)
+            services.notify_changed()
         except Exception:  # the request stays pending and is retried at start
             log.exception("producing drafts after an integration event failed")
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from api.deps import ApiPrincipal, ServicesDep
 from api.routes.search import SuggestionOut, hit_out
+from kb.article.schemas import ArticleRead
 from kb.search import service as search_service
 from kb.ticket import drafts, lifecycle, survey
 from kb.ticket import service as tickets
@@ -121,6 +122,7 @@ def transition(number: str, body: TicketTransition, services: ServicesDep, princ
         services.router.learn(*learned)
         try:
             drafts.process_pending(services.db, services.index)
+            services.notify_changed()
         except Exception:  # never fails the resolution: the request stays pending and is retried at start
             log.exception("producing the draft for %s failed", number)
     return out
@@ -250,3 +252,15 @@ def report_recurrence(number: str, services: ServicesDep, principal: ApiPrincipa
     """The problem came back after the reopen window: open a new ticket linked to this one (复发事件)."""
     with services.db.session() as session:
         return ticket_out(tickets.report_recurrence(session, number, principal, _policy(services)))
+
+
+drafts_router = APIRouter(prefix="/api/v1/drafts", tags=["tickets"])
+
+
+@drafts_router.post("/{slug}/merge", response_model=ArticleRead)
+def merge_draft(slug: str, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """Reviewers: fold a ticket's proposed revision into the original article in one step (the draft is retired)."""
+    with services.db.session() as session:
+        merged = ArticleRead.model_validate(drafts.merge_revision(session, slug, principal))
+    services.notify_changed()
+    return merged

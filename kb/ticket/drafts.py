@@ -22,6 +22,7 @@ from kb.article.models import DRAFT, IN_REVIEW, PUBLISHED, Article
 from kb.article.schemas import ArticleCreate, ArticleUpdate
 from kb.auth.permissions import ADMIN, Principal
 from kb.db import Database, utcnow
+from kb.exceptions import Conflict, InvalidInput, NotFound, PermissionDenied
 from kb.ticket.models import DraftRequest, Ticket, TicketArticleLink, TicketDraft, TicketMessage
 from kb.ticket.pii import mask_pii
 from kb.ticket.similarity import similarity
@@ -185,3 +186,38 @@ def process_pending(db: Database, engine: SearchEngine | None, limit: int = 100)
                     request.attempts += 1
                     request.last_error = f"{type(exc).__name__}: {exc}"[:2000]
     return done
+
+
+MERGED_FIELDS = ("symptoms", "cause", "resolution")
+
+
+def merge_revision(session: Session, draft_slug: str, principal: Principal) -> Article:
+    """Reviewer's one step: fold a ticket's proposed revision into the article it revises, retire the draft.
+
+    New symptoms, cause and resolution text is appended (marked with the ticket number) rather than replacing
+    the reviewed text; tags are united. Both articles get a new version, so the merge can be inspected and undone.
+    """
+    if not principal.is_reviewer:
+        raise PermissionDenied("只有审核人可以合并修订建议")
+    row = session.scalar(select(TicketDraft).where(TicketDraft.article_slug == draft_slug))
+    if row is None or not row.revision_of:
+        raise InvalidInput(f"文章“{draft_slug}”不是某篇文章的修订建议", details={"field": "slug"})
+    draft = session.scalar(select(Article).where(Article.slug == draft_slug))
+    target = session.scalar(select(Article).where(Article.slug == row.revision_of))
+    if draft is None or target is None:
+        raise NotFound("修订建议或原文章不存在")
+    if draft.status not in (DRAFT, IN_REVIEW):
+        raise Conflict(f"修订建议“{draft_slug}”已是“{draft.status}”状态，不能再合并")
+    changes: dict[str, Any] = {}
+    for name in MERGED_FIELDS:
+        addition, current = getattr(draft, name).strip(), getattr(target, name)
+        if addition and addition not in current:
+            changes[name] = f"{current.rstrip()}\n\n（来自工单 {draft.source_ticket} 的补充）\n{addition}".strip()
+    tags = list(dict.fromkeys([*(target.tags or []), *(draft.tags or [])]))
+    if tags != list(target.tags or []):
+        changes["tags"] = tags
+    note = f"合并工单 {draft.source_ticket} 的修订建议 {draft_slug}"
+    update = ArticleUpdate.model_validate({**changes, "change_note": note})
+    merged = article_service.update_article(session, target.slug, update, principal)
+    article_service.transition(session, draft_slug, "retire", principal, f"已合并到 {target.slug}")
+    return merged

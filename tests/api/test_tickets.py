@@ -179,3 +179,40 @@ class TestClassification:
     def test_an_engineer_given_category_is_kept(self, api: Api) -> None:
         ticket = create(api, title="VPN 连不上", category="账号问题", assignment_group="账号与权限组")
         assert (ticket["category"], ticket["assignment_group"]) == ("账号问题", "账号与权限组")
+
+
+class TestMergingARevision:
+    def test_a_reviewer_folds_the_proposed_revision_into_the_original_in_one_step(self, api: Api) -> None:
+        publish_article(api)
+        number = create(api)["number"]
+        resolution = {
+            "action": "resolve",
+            "resolution_code": "fixed",
+            "resolution_notes": "upstream 的 keepalive 超时小于 Nginx 的，调大 keepalive_timeout 后不再出现 502",
+            "solved_by_article": "nginx-502-upstream",
+        }
+        assert move(api, number, **resolution).status_code == 200
+        draft = api.client.get(f"/api/v1/tickets/{number}/draft", headers=api.headers("engineer")).json()
+        assert draft["revision_of"] == "nginx-502-upstream"
+        slug = draft["article_slug"]
+        url = f"/api/v1/drafts/{slug}/merge"
+        assert api.client.post(url, headers=api.headers("engineer")).status_code == 403
+        merged = api.client.post(url, headers=api.headers("reviewer"))
+        assert merged.status_code == 200, merged.text
+        body = merged.json()
+        assert body["slug"] == "nginx-502-upstream" and body["version"] == 2
+        assert "keepalive_timeout" in body["resolution"] and "重启 php-fpm" in body["resolution"]
+        assert number in body["resolution"]
+        retired = api.client.get(f"/api/v1/articles/{slug}", headers=api.headers("reviewer")).json()
+        assert retired["status"] == "retired"
+        assert api.client.post(url, headers=api.headers("reviewer")).status_code == 409
+        api.wait()
+        hits = api.client.get("/api/v1/search?q=keepalive_timeout", headers=api.headers("viewer")).json()["hits"]
+        assert [h["slug"] for h in hits] == ["nginx-502-upstream"]
+
+    def test_a_draft_that_revises_nothing_cannot_be_merged(self, api: Api) -> None:
+        number = create(api)["number"]
+        move(api, number, action="resolve", resolution_code="fixed", resolution_notes="重启 php-fpm")
+        slug = api.client.get(f"/api/v1/tickets/{number}/draft", headers=api.headers("engineer")).json()["article_slug"]
+        response = api.client.post(f"/api/v1/drafts/{slug}/merge", headers=api.headers("reviewer"))
+        assert response.status_code == 422
