@@ -160,7 +160,9 @@ async def message_submit(number: str, request: Request, services: ServicesDep, p
         return _login(request)
     check_same_origin(request)
     form = await request.form()
-    data = _validated(MessageCreate, {"body": str(form.get("body", "")), "internal": form.get("internal") == "yes"})
+    data = tickets.validated(
+        MessageCreate, {"body": str(form.get("body", "")), "internal": form.get("internal") == "yes"}
+    )
     await run_in_threadpool(_in_session, services, tickets.add_message, number, data, principal)
     return RedirectResponse(f"/tickets/{number}#messages", status_code=303)
 
@@ -172,7 +174,7 @@ async def link_submit(number: str, request: Request, services: ServicesDep, prin
         return _login(request)
     check_same_origin(request)
     form = await request.form()
-    data = _validated(LinkCreate, {"slug": str(form.get("slug", "")), "relation": str(form.get("relation", ""))})
+    data = tickets.validated(LinkCreate, {"slug": str(form.get("slug", "")), "relation": str(form.get("relation", ""))})
     await run_in_threadpool(_in_session, services, tickets.link_article, number, data, principal)
     return RedirectResponse(f"/tickets/{number}?notice=linked", status_code=303)
 
@@ -185,7 +187,7 @@ async def transition_submit(number: str, request: Request, services: ServicesDep
     check_same_origin(request)
     form = await request.form()
     values: dict[str, Any] = {k: str(v) for k, v in form.items() if str(v).strip()}
-    data = _validated(TicketTransition, values)
+    data = tickets.validated(TicketTransition, values)
     secret = await run_in_threadpool(_transition, services, number, data, principal)
     target = f"/tickets/{number}" + (f"?{urlencode({'survey': f'/survey/{secret}'})}" if secret else "")
     return RedirectResponse(target, status_code=303)
@@ -232,15 +234,6 @@ async def recurrence_submit(number: str, request: Request, services: ServicesDep
 
     new_number = await run_in_threadpool(report)
     return RedirectResponse(f"/tickets/{new_number}", status_code=303)
-
-
-def _validated(schema: Any, values: dict[str, Any]) -> Any:
-    try:
-        return schema.model_validate(values)
-    except ValidationError as exc:
-        raise InvalidInput(
-            "；".join(f"{'.'.join(str(p) for p in e['loc'])}：{e['msg']}" for e in exc.errors())
-        ) from None
 
 
 def _in_session(services: Services, action: Any, *args: Any) -> None:

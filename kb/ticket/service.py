@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -470,3 +471,12 @@ def report_recurrence(session: Session, number: str, principal: Principal, polic
 def recurrence_count(session: Session, ticket: Ticket) -> int:
     """How many times the problem of ``ticket`` came back."""
     return int(session.scalar(select(func.count(Ticket.id)).where(Ticket.recurrence_of_id == ticket.id)) or 0)
+
+
+def validated(schema: Any, values: dict[str, Any]) -> Any:
+    """``schema`` validated from ``values``, or InvalidInput naming each bad field."""
+    try:
+        return schema.model_validate(values)
+    except ValidationError as exc:
+        problems = (f"{'.'.join(str(p) for p in e['loc'])}：{e['msg']}" for e in exc.errors())
+        raise InvalidInput("；".join(problems)) from None
