@@ -94,6 +94,31 @@ def list_tickets(
         return TicketList(total=total, items=[ticket_out(row) for row in rows])
 
 
+class AccuracyOut(BaseModel):
+    """How often the proposed category and group were kept."""
+
+    proposals: int
+    category_kept: int
+    group_kept: int
+    category_rate: float
+    group_rate: float
+
+
+@router.get("/reports/classification", response_model=AccuracyOut)
+def classification_report(services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """Accuracy of auto-classification: proposals whose category/group engineers kept."""
+    tickets.check_agent(principal)
+    with services.db.session(write=False) as session:
+        accuracy = tickets.classification_accuracy(session)
+    return AccuracyOut(
+        proposals=accuracy.proposals,
+        category_kept=accuracy.category_kept,
+        group_kept=accuracy.group_kept,
+        category_rate=round(accuracy.category_rate, 4),
+        group_rate=round(accuracy.group_rate, 4),
+    )
+
+
 @router.get("/{number}", response_model=TicketRead)
 def get_ticket(number: str, services: ServicesDep, principal: ApiPrincipal) -> Any:
     """One ticket."""

@@ -480,3 +480,37 @@ def validated(schema: Any, values: dict[str, Any]) -> Any:
     except ValidationError as exc:
         problems = (f"{'.'.join(str(p) for p in e['loc'])}：{e['msg']}" for e in exc.errors())
         raise InvalidInput("；".join(problems)) from None
+
+
+@dataclass(frozen=True)
+class ClassificationAccuracy:
+    """How often engineers kept the proposed category and group."""
+
+    proposals: int
+    category_kept: int
+    group_kept: int
+
+    @property
+    def category_rate(self) -> float:
+        """Share of proposals whose category is still the ticket's category."""
+        return self.category_kept / self.proposals if self.proposals else 0.0
+
+    @property
+    def group_rate(self) -> float:
+        """Share of proposals whose group is still the ticket's group."""
+        return self.group_kept / self.proposals if self.proposals else 0.0
+
+
+def classification_accuracy(session: Session) -> ClassificationAccuracy:
+    """Compare every logged proposal with the ticket's current category and group."""
+    rows = session.execute(
+        select(TicketEvent.new, Ticket.category, Ticket.assignment_group)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(TicketEvent.kind == "classified")
+    ).all()
+    proposals = [(new or {}, category, group) for new, category, group in rows]
+    return ClassificationAccuracy(
+        proposals=len(proposals),
+        category_kept=sum(1 for new, category, _ in proposals if new.get("category") == category),
+        group_kept=sum(1 for new, _, group in proposals if new.get("group") == group),
+    )

@@ -216,3 +216,44 @@ class TestMergingARevision:
         slug = api.client.get(f"/api/v1/tickets/{number}/draft", headers=api.headers("engineer")).json()["article_slug"]
         response = api.client.post(f"/api/v1/drafts/{slug}/merge", headers=api.headers("reviewer"))
         assert response.status_code == 422
+
+    def test_the_classification_report_counts_kept_and_overridden_proposals(self, api: Api) -> None:
+        kept = create(api, title="VPN 连不上，提示 809 错误", description="在家办公无法连接公司 VPN")
+        changed = create(api, title="VPN 连不上", description="提示账号被锁定")
+        api.client.patch(
+            f"/api/v1/tickets/{changed['number']}", json={"category": "硬件故障"}, headers=api.headers("engineer")
+        )
+        report = api.client.get("/api/v1/tickets/reports/classification", headers=api.headers("engineer")).json()
+        assert (report["proposals"], report["category_kept"]) == (2, 1)
+        assert report["category_rate"] == 0.5 and kept["category"] == "网络故障"
+
+
+class TestRepairAtStart:
+    def test_a_resolution_whose_draft_was_never_produced_gets_it_when_the_service_starts(
+        self, settings: Any, tmp_path: Any
+    ) -> None:
+        from fastapi.testclient import TestClient
+
+        from api.app import create_app
+        from kb.auth.permissions import ENGINEER, Principal
+        from kb.context import build_services
+        from kb.ticket import service as ticket_service
+        from kb.ticket.schemas import TicketCreate, TicketTransition
+
+        services = build_services(settings)  # the process that resolved, then died before the draft
+        alice, policy = Principal("alice", ENGINEER), ticket_service.TicketPolicy()
+        with services.db.session() as session:
+            number = ticket_service.create_ticket(session, TicketCreate(title="磁盘写满"), alice, policy).number
+        with services.db.session() as session:
+            resolve = TicketTransition(action="resolve", resolution_code="fixed", resolution_notes="清理日志")
+            ticket_service.transition(session, number, resolve, alice, policy)
+        services.close()
+        with TestClient(create_app(settings)) as client:
+            services = client.app.state.services  # type: ignore[attr-defined]
+            from sqlalchemy import select
+
+            from kb.article.models import Article
+
+            with services.db.session(write=False) as session:
+                sources = list(session.scalars(select(Article.source_ticket)))
+        assert sources == [number]
