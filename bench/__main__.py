@@ -3,7 +3,8 @@
 python -m bench --corpus ../shared/corpus/articles.jsonl --sizes 10000 50000 --out docs/benchmarks.md
 
 Per size the replicated corpus is imported once; then, for each engine in turn, a full rebuild with that engine
-is timed and the real server is started with KB_SEARCH_ENGINE=<engine> for the HTTP workloads. The SQL LIKE
+is timed and the real server is started with KB_SEARCH_ENGINE=<engine> for the HTTP workloads (search,
+suggestions, change → searchable, tickets). The SQL LIKE
 baseline runs once per size. The profiles ("where the time goes") and the what-ifs are Whoosh-only.
 """
 
@@ -51,6 +52,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds of the query set")
     parser.add_argument("--suggestions", type=int, default=100, help="suggestion requests")
     parser.add_argument("--change-samples", type=int, default=20, help="change→searchable samples")
+    parser.add_argument(
+        "--tickets",
+        type=int,
+        default=200,
+        help="tickets created one at a time (throughput), whose suggestions are then timed, and as many"
+        " creation → suggestions samples (0: skip the ticket phase; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--ticket-chars", type=int, default=500, help="description length of those tickets (default: %(default)s)"
+    )
     parser.add_argument("--baseline-repetitions", type=int, default=10, help="rounds of the LIKE baseline")
     parser.add_argument("--profile-articles", type=int, default=2000, help="articles in the profiled rebuild")
     parser.add_argument("--profile-searches", type=int, default=50, help="searches under cProfile")
@@ -80,6 +91,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.rerender is None and args.corpus is None:
         parser.error("--corpus is required (unless --rerender)")
+    if args.tickets < 0 or args.ticket_chars < 50:
+        parser.error("--tickets must be at least 0 and --ticket-chars at least 50")
     if any(size < 100 for size in args.sizes):
         parser.error("--sizes must be at least 100")
     args.sizes = sorted(set(args.sizes))
@@ -143,6 +156,8 @@ def measure(args: argparse.Namespace, argv: list[str]) -> report.Run:
         warmup_rounds=args.warmup,
         suggestions=args.suggestions,
         change_samples=args.change_samples,
+        tickets=args.tickets,
+        ticket_chars=args.ticket_chars,
         baseline_repetitions=args.baseline_repetitions,
     )
     corpus = load_corpus(args.corpus)

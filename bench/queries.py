@@ -115,6 +115,42 @@ def tickets(articles: Sequence[SourceArticle], count: int, *, body_chars: int = 
     return result
 
 
+def _corpus_text(first: SourceArticle, articles: Sequence[SourceArticle], chars: int, rng: random.Random) -> str:
+    """At least ``chars`` characters of body text: ``first``'s body, continued with other bodies if it is short."""
+    parts = [first.body.strip()]
+    while sum(len(part) + 1 for part in parts) < chars and any(a.body.strip() for a in articles):
+        parts.append(articles[rng.randrange(len(articles))].body.strip())
+    return "\n".join(part for part in parts if part)
+
+
+def _exactly(text: str, chars: int) -> str:
+    """``text`` cut to ``chars`` characters, edge whitespace (which the API strips) replaced by ``。``."""
+    cut = text[:chars].ljust(chars, "。")
+    head = len(cut) - len(cut.lstrip())
+    tail = len(cut) - len(cut.rstrip())
+    return "。" * head + cut[head : len(cut) - tail] + "。" * tail
+
+
+def sized_tickets(articles: Sequence[SourceArticle], count: int, *, chars: int = 500, seed: int = 17) -> list[Ticket]:
+    """``count`` tickets whose description is exactly ``chars`` characters: corpus body text with ticket noise.
+
+    Articles whose body alone is long enough are preferred (the text then describes a single problem); the
+    opener, filler words, dropped characters and closer are those of ``tickets``.
+    """
+    rng = random.Random(seed)
+    pool = [a for a in articles if len(a.body.strip()) >= chars] or list(articles)
+    result: list[Ticket] = []
+    for _ in range(count):
+        article = pool[rng.randrange(len(pool))]
+        opener = rng.choice(_TICKET_OPENERS)
+        closer = rng.choice(_TICKET_CLOSERS)
+        room = max(0, chars - len(opener) - len(closer))
+        middle = _noisy(_corpus_text(article, articles, room + 20, rng)[: room + 20], rng)
+        description = _exactly(opener + middle, chars - len(closer)) + closer
+        result.append(Ticket(article.title.strip()[:300] or "工单", _exactly(description, chars)))
+    return result
+
+
 # Appended to a query to give it a new cache key without changing what it means: the analyzer drops
 # punctuation, so "慢查询。。" is analysed, matched and highlighted exactly like "慢查询" (the benchmark checks that
 # the totals agree). Without it, a result cache would answer every repeated query of the plan.

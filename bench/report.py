@@ -18,7 +18,7 @@ from bench.breakdown import Breakdown
 from bench.experiments import Experiment
 from bench.measure import Summary
 from bench.profiling import Cost, ProfileResult, ProfileSection
-from bench.scenarios import LIKE_SQL, LatencyPhase, Options, SizeResult
+from bench.scenarios import LIKE_SQL, LatencyPhase, Options, SizeResult, TicketPhase
 
 TARGET_SIZE = 50_000
 MB = 1024 * 1024
@@ -34,6 +34,8 @@ class Targets:
     rebuild_s: float
     change_p95_s: float
     suggest_p95_ms: float | None = None
+    ticket_suggest_p95_ms: float | None = 100.0  # GET /api/v1/tickets/{number}/suggestions, 500-character ticket
+    ticket_shown_p95_s: float | None = 1.0  # POST /api/v1/tickets → suggestions response in hand
 
 
 TARGETS: dict[str, Targets] = {
@@ -130,6 +132,41 @@ def _change_p95(result: SizeResult) -> float:
 
 def _p95(phase: LatencyPhase | None) -> float:
     return phase.latency_ms.p95 if phase is not None else math.nan
+
+
+def _tickets(result: SizeResult) -> TicketPhase | None:
+    """The ticket phase of ``result`` (None when skipped, or in runs saved before it existed)."""
+    return getattr(result, "tickets", None)
+
+
+def _errors(phase: LatencyPhase | None) -> str:
+    return f" ({phase.errors} errors)" if phase is not None and phase.errors else ""
+
+
+def _judged_p95(phase: LatencyPhase | None, scale: float = 1.0) -> float:
+    """p95 latency times ``scale``; infinite when a request failed (a failure cannot meet a target)."""
+    if phase is None:
+        return math.nan
+    return math.inf if phase.errors else phase.latency_ms.p95 * scale
+
+
+def _ticket_suggest_p95(result: SizeResult) -> float:
+    phase = _tickets(result)
+    return _judged_p95(phase.suggestions if phase else None)
+
+
+def _ticket_shown_p95_s(result: SizeResult) -> float:
+    phase = _tickets(result)
+    return _judged_p95(phase.shown if phase else None, 0.001)
+
+
+def _ticket_chars(results: Sequence[SizeResult]) -> str:
+    """The description length of the ticket phase ("500", or a range if the lengths varied)."""
+    lengths = [t.description_chars for t in map(_tickets, results) if t is not None and not t.description_chars.empty]
+    if not lengths:
+        return "500"
+    low, high = min(s.minimum for s in lengths), max(s.maximum for s in lengths)
+    return f"{low:.0f}" if low == high else f"{low:.0f}–{high:.0f}"
 
 
 def _row(cells: Sequence[str]) -> str:
@@ -234,6 +271,35 @@ def size_table(result: SizeResult) -> list[str]:
         )
         add(
             "&nbsp;&nbsp;&nbsp;of which the PATCH request, p50 / p95", f"{_pcts(change.patch_ms, 1, ('p50', 'p95'))} ms"
+        )
+    ticket = _tickets(result)
+    if ticket is not None:
+        chars = _ticket_chars([result])
+        sugg_target = targets.ticket_suggest_p95_ms
+        add(
+            f"Ticket suggestions `GET /api/v1/tickets/{{number}}/suggestions`, {chars}-character ticket,"
+            f" p50 / p95 / p99 ({ticket.suggestions.requests} tickets, one request each)",
+            f"**{_pcts(ticket.suggestions.latency_ms)} ms**{_errors(ticket.suggestions)} (server `took_ms` "
+            f"{_pcts(ticket.suggestions.server_took_ms, 1, ('p50', 'p95'))} ms; CPU "
+            f"{_num(ticket.suggestions.server_cpu_ms)} ms/request; {ticket.suggestions.queries_with_hits} with hits)",
+            f"p95 ≤ {sugg_target:g} ms at 50k" if sugg_target is not None else "",
+            _verdict(_ticket_suggest_p95(result), sugg_target, at_target) if sugg_target is not None else "",
+        )
+        shown_target = targets.ticket_shown_p95_s
+        add(
+            f"Ticket creation → suggestions shown (POST, then GET suggestions), p50 / p95 / p99"
+            f" ({ticket.shown.requests} tickets)",
+            f"**{_pcts(ticket.shown.latency_ms)} ms**{_errors(ticket.shown)} (of which the POST "
+            f"{_pcts(ticket.shown_post_ms, 1, ('p50', 'p95'))} ms)",
+            f"p95 ≤ {shown_target:g} s at 50k" if shown_target is not None else "",
+            _verdict(_ticket_shown_p95_s(result), shown_target, at_target) if shown_target is not None else "",
+        )
+        create = ticket.create
+        add(
+            f"Ticket creation `POST /api/v1/tickets` ({create.requests} sequential, classifier included):"
+            " throughput; POST p50 / p95 / p99",
+            f"**{_num(create.per_second)} tickets/s**; {_pcts(create.latency_ms)} ms{_errors(create)} "
+            f"(server CPU {_num(create.server_cpu_ms)} ms/ticket)",
         )
     add(
         "Server RSS after the queries (at ready → after queries → end of run)",
@@ -443,6 +509,7 @@ def render(
         " contain a unique word `zqx<8 digits>`; the clock starts before the PATCH and stops when"
         f" `GET /api/v1/search?q=<word>` (polled every {options.poll_seconds * 1000:.0f} ms) reports"
         " `total ≥ 1`.",
+        *_ticket_workload(results, options),
         f"- Baseline: the same queries ({options.baseline_repetitions} rounds) as `{LIKE_SQL}` with"
         " `p = '%' + query + '%'`, `sqlite3` directly on the same database file, once per size after the"
         " engines (no engine is involved).",
@@ -479,6 +546,29 @@ def render(
     if notes:
         lines.extend(["## Analysis and suggested fixes", "", notes.strip(), ""])
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _ticket_workload(results: Sequence[SizeResult], options: Options) -> list[str]:
+    """The workload bullet of the ticket phase (none when no result has one)."""
+    phases = [t for t in map(_tickets, results) if t is not None]
+    if not phases:
+        return []
+    count = phases[0].create.requests
+    limit = getattr(options, "ticket_suggestion_limit", 5)
+    warmup = getattr(options, "ticket_warmup", 0)
+    return [
+        f"- Tickets (after change → searchable, same server, engineer token): {count} tickets are created one at"
+        " a time with `POST /api/v1/tickets` (title = a corpus title; description exactly"
+        f" {_ticket_chars(results)} characters: the start of a corpus body at least that long, with the filler"
+        " words, dropped characters, greeting and closing of the suggestion tickets; impact and urgency vary)."
+        " That gives the creation throughput and the latency of the POST, which runs the ticket classifier"
+        " (rules + naive Bayes) synchronously and writes the ticket, its events and an audit entry. Then"
+        f" `GET /api/v1/tickets/{{number}}/suggestions?limit={limit}` once per created ticket (the service caches"
+        f" no suggestions). Then {count} more tickets, each POSTed and its suggestions fetched at once:"
+        " creation → suggestions shown is the wall time from sending the POST to having the suggestions"
+        f" response. {warmup} unmeasured tickets come first. Tickets stay in the database, so a later engine"
+        " runs with the earlier engine's tickets present.",
+    ]
 
 
 def _code_changes(started: datetime, total_seconds: float) -> list[str]:
@@ -552,9 +642,10 @@ class Metric:
     target: Callable[[Targets], float | None] | None = None
     actual: Callable[[SizeResult], float] | None = None
     unit: str = ""
+    tickets: bool = False  # a row of the ticket phase (left out when no result has one)
 
 
-def _metrics() -> list[Metric]:
+def _metrics(ticket_chars: str = "500") -> list[Metric]:
     def rss(r: SizeResult) -> str:
         return " → ".join(
             _num(value / MB, 0) for value in (r.rss_ready_bytes, r.rss_after_queries_bytes, r.rss_end_bytes)
@@ -562,6 +653,28 @@ def _metrics() -> list[Metric]:
 
     def with_hits(r: SizeResult) -> str:
         return f"{r.search.queries_with_hits} / {r.search.queries}" if r.search else "n/a"
+
+    def ticket_suggest(r: SizeResult) -> str:
+        phase = t.suggestions if (t := _tickets(r)) else None
+        return f"**{_pcts(phase.latency_ms if phase else None)}**{_errors(phase)}"
+
+    def ticket_took(r: SizeResult) -> str:
+        phase = t.suggestions if (t := _tickets(r)) else None
+        return _pcts(phase.server_took_ms if phase else None, 1, ("p50", "p95"))
+
+    def ticket_shown(r: SizeResult) -> str:
+        phase = t.shown if (t := _tickets(r)) else None
+        return f"**{_pcts(phase.latency_ms if phase else None, 1, ('p50', 'p95'))}**{_errors(phase)}"
+
+    def ticket_create(r: SizeResult) -> str:
+        phase = t.create if (t := _tickets(r)) else None
+        if phase is None:
+            return "n/a"
+        return f"{_num(phase.per_second)} ({_pcts(phase.latency_ms, 1, ('p50', 'p95'))}){_errors(phase)}"
+
+    def ticket_create_cpu(r: SizeResult) -> str:
+        phase = t.create if (t := _tickets(r)) else None
+        return _num(phase.server_cpu_ms) if phase else "n/a"
 
     return [
         Metric(
@@ -626,6 +739,26 @@ def _metrics() -> list[Metric]:
             _change_p95,
             " s p95",
         ),
+        Metric(
+            f"**Ticket suggestions `GET …/tickets/{{n}}/suggestions`, {ticket_chars}-character ticket,"
+            " p50 / p95 / p99, ms**",
+            ticket_suggest,
+            lambda t: t.ticket_suggest_p95_ms,
+            _ticket_suggest_p95,
+            " ms p95",
+            tickets=True,
+        ),
+        Metric("&nbsp;&nbsp;in the engine (server `took_ms`) p50 / p95, ms", ticket_took, tickets=True),
+        Metric(
+            "**Ticket creation → suggestions shown (POST + GET) p50 / p95, ms**",
+            ticket_shown,
+            lambda t: t.ticket_shown_p95_s,
+            _ticket_shown_p95_s,
+            " s p95",
+            tickets=True,
+        ),
+        Metric("Ticket creation `POST /api/v1/tickets`: tickets/s (POST p50 / p95, ms)", ticket_create, tickets=True),
+        Metric("&nbsp;&nbsp;server CPU per POST (classifier included), ms", ticket_create_cpu, tickets=True),
         Metric("Server RSS, MB (ready → after searches → end)", rss),
         Metric(
             "SQL `LIKE` baseline p50 / p95 / p99, ms (per size, no engine)",
@@ -643,7 +776,10 @@ def side_by_side(results: Sequence[SizeResult], engines: Sequence[str]) -> list[
         header += [f"{engine} target at {TARGET_SIZE // 1000}k", f"{engine} verdict"]
     lines = [_row(header), _row(["---"] + ["---:"] * len(columns) + ["---"] * 2 * len(engines))]
     judged = {engine: _at_target(results, engine) for engine in engines}
-    for metric in _metrics():
+    metrics = _metrics(_ticket_chars(results))
+    if not any(_tickets(r) for r in results):
+        metrics = [metric for metric in metrics if not metric.tickets]
+    for metric in metrics:
         cells = [metric.label] + [metric.show(sizes[size][engine]) for size, engine in columns]
         for engine in engines:
             limit = metric.target(targets_for(engine)) if metric.target is not None else None
@@ -659,8 +795,8 @@ def side_by_side(results: Sequence[SizeResult], engines: Sequence[str]) -> list[
     lines.append(
         "Bold rows carry targets; verdicts are judged at "
         f"{TARGET_SIZE:,} articles. Whoosh keeps its targets from before the second engine; tantivy's are the"
-        " ones it was added for. HTTP − `took_ms` is the time outside the engine: HTTP, auth (token hash + database"
-        " lookup), routing, validation and JSON."
+        " ones it was added for; the two ticket targets are the same for both engines. HTTP − `took_ms` is the time"
+        " outside the engine: HTTP, auth (token hash + database lookup), routing, validation and JSON."
     )
     lines.append("")
     return lines

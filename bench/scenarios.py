@@ -1,5 +1,5 @@
-"""One benchmark size end to end: import once, then per engine a rebuild and HTTP search/suggestions/freshness
-and RSS, then the LIKE baseline."""
+"""One benchmark size end to end: import once, then per engine a rebuild and HTTP search/suggestions/freshness/
+tickets and RSS, then the LIKE baseline."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import httpx
 from bench import server as srv
 from bench.corpus import SourceArticle, replica_slug, replicate, write_jsonl
 from bench.measure import Summary, cpu_seconds, ms, percentile, rate, stopwatch, summarize
-from bench.queries import QUERIES, Ticket, distinct_plan, query_plan, tickets, unpadded
+from bench.queries import QUERIES, Ticket, distinct_plan, query_plan, sized_tickets, tickets, unpadded
 
 log = logging.getLogger("bench")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +40,10 @@ class Options:
     change_timeout: float = 30.0
     baseline_repetitions: int = 10
     cached_rounds: int = 2
+    tickets: int = 200  # tickets created for the throughput/suggestion phase, and creation → suggestions samples
+    ticket_chars: int = 500
+    ticket_warmup: int = 3
+    ticket_suggestion_limit: int = 5
 
 
 @dataclass
@@ -76,6 +80,17 @@ class ChangePhase:
 
 
 @dataclass
+class TicketPhase:
+    """Tickets over HTTP: sequential creation, suggestions of the created tickets, creation → suggestions shown."""
+
+    description_chars: Summary  # length of the descriptions sent
+    create: LatencyPhase  # sequential POST /api/v1/tickets (latency of the POST; per_second = tickets/s)
+    suggestions: LatencyPhase  # GET /api/v1/tickets/{number}/suggestions, once per ticket created above
+    shown: LatencyPhase  # POST, then GET its suggestions: wall time from sending the POST to the suggestions
+    shown_post_ms: Summary | None = None  # the POST part of ``shown``
+
+
+@dataclass
 class SizeResult:
     """Everything measured for one corpus size with one search engine (import and baseline are per size)."""
 
@@ -103,6 +118,7 @@ class SizeResult:
     suggestions: LatencyPhase | None = None
     change: ChangePhase | None = None
     baseline: LatencyPhase | None = None
+    tickets: TicketPhase | None = None
     load_average: list[float] = field(default_factory=list)  # 1-minute load at start, after HTTP, at end
     notes: list[str] = field(default_factory=list)
 
@@ -458,6 +474,166 @@ def change_to_searchable(
     return ChangePhase(summarize(delays), summarize(patches), summarize(polls), timeouts)
 
 
+_LEVELS: tuple[str, ...] = ("high", "medium", "low")
+
+
+def _ticket_json(ticket: Ticket, number: int) -> dict[str, str]:
+    """The POST /api/v1/tickets body of the ``number``-th bench ticket (impact and urgency vary)."""
+    return {
+        "title": ticket.title,
+        "description": ticket.description,
+        "reporter_name": f"压测用户 {number % 50}",
+        "impact": _LEVELS[number % 3],
+        "urgency": _LEVELS[(number // 3) % 3],
+    }
+
+
+class _ErrorLog:
+    """Logs the first few non-success responses of a phase (and counts them)."""
+
+    def __init__(self, what: str, shown: int = 3) -> None:
+        self.what = what
+        self.shown = shown
+        self.count = 0
+
+    def __call__(self, response: httpx.Response) -> None:
+        """Count ``response`` as an error, logging it if it is one of the first few."""
+        self.count += 1
+        if self.count <= self.shown:
+            log.warning("  %s: HTTP %d %s", self.what, response.status_code, response.text[:300])
+
+
+def _suggestions_url(number: str) -> str:
+    return f"/api/v1/tickets/{number}/suggestions"
+
+
+def create_tickets(
+    client: httpx.Client, ticket_list: Sequence[Ticket], server_cpu: Callable[[], float], first: int = 0
+) -> tuple[LatencyPhase, list[str]]:
+    """POST /api/v1/tickets for each ticket, one at a time; the latencies and the new ticket numbers."""
+    latencies: list[float] = []
+    numbers: list[str] = []
+    errors = _ErrorLog("POST /api/v1/tickets")
+    cpu_before = server_cpu()
+    with stopwatch() as total:
+        for index, ticket in enumerate(ticket_list):
+            started = time.perf_counter()
+            response = client.post("/api/v1/tickets", json=_ticket_json(ticket, first + index))
+            latencies.append(ms(time.perf_counter() - started))
+            if response.status_code != 201:
+                errors(response)
+                continue
+            numbers.append(str(response.json()["number"]))
+    cpu_ms = ms(server_cpu() - cpu_before) / max(1, len(ticket_list))
+    phase = LatencyPhase(summarize(latencies), len(ticket_list), total.elapsed, errors.count, None, 0, 0, cpu_ms)
+    return phase, numbers
+
+
+def ticket_suggestions(
+    client: httpx.Client, numbers: Sequence[str], options: Options, server_cpu: Callable[[], float]
+) -> LatencyPhase:
+    """GET /api/v1/tickets/{number}/suggestions once per ticket (the engines do not cache suggestions)."""
+    latencies: list[float] = []
+    took: list[float] = []
+    overhead: list[float] = []
+    with_hits = 0
+    top: dict[str, tuple[str, ...]] = {}
+    errors = _ErrorLog("GET /api/v1/tickets/{number}/suggestions")
+    params = {"limit": options.ticket_suggestion_limit}
+    cpu_before = server_cpu()
+    with stopwatch() as total:
+        for index, number in enumerate(numbers):
+            started = time.perf_counter()
+            response = client.get(_suggestions_url(number), params=params)
+            latencies.append(ms(time.perf_counter() - started))
+            if response.status_code != 200:
+                errors(response)
+                continue
+            body: dict[str, Any] = response.json()
+            took.append(float(body["took_ms"]))
+            overhead.append(latencies[-1] - took[-1])
+            with_hits += bool(body["hits"])
+            top[f"ticket {index + 1}"] = tuple(str(hit["slug"]) for hit in body["hits"])
+    cpu_ms = ms(server_cpu() - cpu_before) / max(1, len(numbers))
+    phase = LatencyPhase(
+        summarize(latencies),
+        len(numbers),
+        total.elapsed,
+        errors.count,
+        summarize(took),
+        len(numbers),
+        with_hits,
+        cpu_ms,
+    )
+    phase.top_slugs = top
+    phase.overhead_ms = summarize(overhead)
+    return phase
+
+
+def create_then_suggest(
+    client: httpx.Client,
+    ticket_list: Sequence[Ticket],
+    options: Options,
+    server_cpu: Callable[[], float],
+    first: int = 0,
+) -> tuple[LatencyPhase, Summary]:
+    """POST a ticket, then GET its suggestions: wall time from sending the POST to having the suggestions."""
+    latencies: list[float] = []
+    posts: list[float] = []
+    took: list[float] = []
+    with_hits = 0
+    errors = _ErrorLog("POST ticket → GET suggestions")
+    params = {"limit": options.ticket_suggestion_limit}
+    cpu_before = server_cpu()
+    with stopwatch() as total:
+        for index, ticket in enumerate(ticket_list):
+            started = time.perf_counter()
+            created = client.post("/api/v1/tickets", json=_ticket_json(ticket, first + index))
+            posted = time.perf_counter()
+            if created.status_code != 201:
+                errors(created)
+                continue
+            response = client.get(_suggestions_url(str(created.json()["number"])), params=params)
+            finished = time.perf_counter()
+            if response.status_code != 200:
+                errors(response)
+                continue
+            body: dict[str, Any] = response.json()
+            latencies.append(ms(finished - started))
+            posts.append(ms(posted - started))
+            took.append(float(body["took_ms"]))
+            with_hits += bool(body["hits"])
+    cpu_ms = ms(server_cpu() - cpu_before) / max(1, len(ticket_list))
+    phase = LatencyPhase(
+        summarize(latencies),
+        len(ticket_list),
+        total.elapsed,
+        errors.count,
+        summarize(took),
+        len(ticket_list),
+        with_hits,
+        cpu_ms,
+    )
+    return phase, summarize(posts)
+
+
+def http_tickets(
+    client: httpx.Client, articles: Sequence[SourceArticle], options: Options, server_cpu: Callable[[], float]
+) -> TicketPhase:
+    """The ticket workload with an engineer's token: warm-up, creation throughput, suggestions, creation → shown."""
+    count = options.tickets
+    texts = sized_tickets(articles, options.ticket_warmup + 2 * count, chars=options.ticket_chars)
+    warmup, created, flows = texts[: options.ticket_warmup], texts[options.ticket_warmup :][:count], texts[-count:]
+    _phase, warm_numbers = create_tickets(client, warmup, server_cpu)
+    for number in warm_numbers:
+        client.get(_suggestions_url(number), params={"limit": options.ticket_suggestion_limit})
+    create, numbers = create_tickets(client, created, server_cpu, first=len(warmup))
+    suggestions = ticket_suggestions(client, numbers, options, server_cpu)
+    shown, shown_posts = create_then_suggest(client, flows, options, server_cpu, first=len(warmup) + count)
+    lengths = summarize([float(len(ticket.description)) for ticket in created + flows])
+    return TicketPhase(lengths, create, suggestions, shown, shown_posts)
+
+
 def run_http(
     result: SizeResult,
     articles: Sequence[SourceArticle],
@@ -465,7 +641,7 @@ def run_http(
     data_dir: Path,
     options: Options,
 ) -> None:
-    """Start the real server and run the search, suggestion and freshness workloads against it."""
+    """Start the real server and run the search, suggestion, freshness and ticket workloads against it."""
     log_path = data_dir.parent / f"server-{result.engine}.log"
     server = srv.start_server(env, REPO_ROOT, log_path)
     try:
@@ -474,8 +650,8 @@ def run_http(
         viewer_token = srv.create_token(env, REPO_ROOT, role="viewer", name="bench")
         reviewer_token = srv.create_token(env, REPO_ROOT, role="reviewer", name="bench-reviewer")
         result.rss_ready_bytes = srv.rss_bytes(server.pid)
+        server_cpu = functools.partial(srv.cpu_seconds, server.pid)
         with _client(server, viewer_token) as viewer, _client(server, reviewer_token) as reviewer:
-            server_cpu = functools.partial(srv.cpu_seconds, server.pid)
             result.search, result.search_repeated = http_search(viewer, QUERIES, options, server_cpu)
             result.rss_after_queries_bytes = srv.rss_bytes(server.pid)
             log.info(
@@ -500,6 +676,25 @@ def run_http(
                 result.change.visible_s.p50,
                 result.change.visible_s.p95,
                 result.change.timeouts,
+            )
+        if options.tickets > 0:
+            engineer_token = srv.create_token(env, REPO_ROOT, role="engineer", name="bench-engineer")
+            with _client(server, engineer_token) as engineer:
+                result.tickets = phase = http_tickets(engineer, articles, options, server_cpu)
+            log.info(
+                "  tickets: POST p50 %.1f ms, p95 %.1f ms, %.1f tickets/s (%d errors); suggestions p50 %.1f ms,"
+                " p95 %.1f ms, p99 %.1f ms (%d errors); created → shown p50 %.1f ms, p95 %.1f ms (%d errors)",
+                phase.create.latency_ms.p50,
+                phase.create.latency_ms.p95,
+                phase.create.per_second,
+                phase.create.errors,
+                phase.suggestions.latency_ms.p50,
+                phase.suggestions.latency_ms.p95,
+                phase.suggestions.latency_ms.p99,
+                phase.suggestions.errors,
+                phase.shown.latency_ms.p50,
+                phase.shown.latency_ms.p95,
+                phase.shown.errors,
             )
         result.rss_end_bytes = srv.rss_bytes(server.pid)
     finally:

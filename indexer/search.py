@@ -34,8 +34,11 @@ def _ngram_query(token: str, weight: float) -> Query | None:
     return And([Term(NGRAM_FIELD, gram, boost=boost / len(grams)) for gram in grams])
 
 
-def concept_query(concept: QueryConcept, weight: float = 1.0) -> Query:
-    """A concept matches when any of its alternatives matches; each alternative matches all its tokens."""
+def concept_query(concept: QueryConcept, weight: float = 1.0, *, ngram: bool = True) -> Query:
+    """A concept matches when any of its alternatives matches; each alternative matches all its tokens.
+
+    ``ngram=False`` leaves out the bigram fallback (suggestions use only key terms the index already knows).
+    """
     options: list[Query] = []
     for tokens, alt_weight in concept.alternatives:
         w = weight * alt_weight
@@ -44,10 +47,10 @@ def concept_query(concept: QueryConcept, weight: float = 1.0) -> Query:
         else:
             # A phrase-like alternative must not outscore a single word just by having more tokens.
             options.append(And([_term_in_word_fields(token, w / len(tokens)) for token in tokens]))
-        if len(tokens) == 1:
-            ngram = _ngram_query(tokens[0], w)
-            if ngram is not None:
-                options.append(ngram)
+        if ngram and len(tokens) == 1:
+            fallback = _ngram_query(tokens[0], w)
+            if fallback is not None:
+                options.append(fallback)
     return Or(options) if len(options) > 1 else options[0]
 
 
@@ -186,6 +189,7 @@ class Searcher:
         started: float,
         *,
         relaxed: bool,
+        total: int | None = None,
     ) -> SearchResult:
         terms = highlight_terms(concepts)
         page = results[request.offset : request.offset + request.limit]
@@ -197,7 +201,7 @@ class Searcher:
         ]
         facets = _facets(results) if request.with_facets else {}
         return SearchResult(
-            total=len(results),
+            total=len(results) if total is None else total,
             hits=hits,
             took_ms=elapsed_ms(started),
             facets=facets,
@@ -239,10 +243,13 @@ class Searcher:
             visible = visible_documents(searcher, permission_filter(request))
             if not visible:
                 return SearchResult(0, [], elapsed_ms(started))
-            weighted = [concept_query(concept, weight) for concept, weight in key_terms]
+            weighted = [concept_query(concept, weight, ngram=False) for concept, weight in key_terms]
             concepts = [concept for concept, _ in key_terms]
-            results = searcher.search(Or(weighted, scale=0.9), filter=set(visible), limit=None)
-            result = self._result(results, request, concepts, started, relaxed=True)
+            # Suggestions show a short list and no total, so a top-N collection is enough; collecting every
+            # match of a broad key term (limit=None) made the 95th percentile ten times the median at 50k.
+            window = request.offset + request.limit
+            results = searcher.search(Or(weighted), filter=set(visible), limit=window)
+            result = self._result(results, request, concepts, started, relaxed=True, total=results.scored_length())
             return SearchResult(result.total, result.hits, elapsed_ms(started), {}, None, result.terms, True)
 
     def key_terms(self, searcher: Any, title: str, description: str) -> list[tuple[QueryConcept, float]]:

@@ -58,16 +58,19 @@ class TantivySearcher:
         boost = FIELD_BOOSTS[NGRAM_FIELD] * weight / len(grams)
         return _all([self._term(NGRAM_FIELD, gram, boost) for gram in grams])
 
-    def concept_query(self, concept: QueryConcept, weight: float = 1.0) -> Any:
-        """A concept matches when any alternative matches; an alternative matches all of its tokens."""
+    def concept_query(self, concept: QueryConcept, weight: float = 1.0, *, ngram: bool = True) -> Any:
+        """A concept matches when any alternative matches; an alternative matches all of its tokens.
+
+        ``ngram=False`` leaves out the bigram fallback (suggestions use only key terms the index already knows).
+        """
         options: list[Any] = []
         for tokens, alt_weight in concept.alternatives:
             w = weight * alt_weight
             if len(tokens) == 1:
                 options.append(self._word(tokens[0], w))
-                ngram = self._ngram(tokens[0], w)
-                if ngram is not None:
-                    options.append(ngram)
+                fallback = self._ngram(tokens[0], w) if ngram else None
+                if fallback is not None:
+                    options.append(fallback)
             else:
                 # A phrase-like alternative must not outscore a single word just by having more tokens.
                 options.append(_all([self._word(token, w / len(tokens)) for token in tokens]))
@@ -217,7 +220,7 @@ class TantivySearcher:
         if not weighted_terms:
             return SearchResult(0, [], elapsed_ms(started))
         query = self._filtered(
-            _any([self.concept_query(concept, weight) for concept, weight in weighted_terms]),
+            _any([self.concept_query(concept, weight, ngram=False) for concept, weight in weighted_terms]),
             self.permission_filter(request),
         )
         found = searcher.search(query, request.limit, count=True, offset=request.offset)
