@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors, pages, ticket_pages
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from api.routes import articles, health, integrations, search, surveys, tickets
+from api.routes import articles, health, integrations, search, sla, surveys, tickets
 from kb import flows
 from kb.config import Settings
 from kb.context import build_services
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets.drafts_router)
     app.include_router(integrations.router)
     app.include_router(surveys.router)
+    app.include_router(sla.router)
     app.include_router(ticket_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

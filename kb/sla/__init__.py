@@ -1,0 +1,1 @@
+"""Service-level agreements: business calendars, due times, clocks, warnings and escalation."""
