@@ -3,6 +3,7 @@
 from kb.article.models import Article, ArticleFeedback, ArticleVersion
 from kb.auth.models import ApiToken, AuditLog
 from kb.search.models import IndexOutbox, ZeroResultSearch
+from kb.sla.models import CalendarDay, CalendarYear
 from kb.ticket.models import (
     DraftRequest,
     IntegrationDelivery,
@@ -20,6 +21,8 @@ __all__ = [
     "ArticleFeedback",
     "ArticleVersion",
     "AuditLog",
+    "CalendarDay",
+    "CalendarYear",
     "DraftRequest",
     "IndexOutbox",
     "IntegrationDelivery",

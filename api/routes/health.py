@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import ServicesDep
+from api.routes.sla import calendar_warning
 from indexer import analysis
+from kb.sla import registry
 
 router = APIRouter(tags=["health"])
 
@@ -35,6 +38,12 @@ def readyz(services: ServicesDep) -> JSONResponse:
             "writer": writer.state if writer is not None else "none",
         },
     }
+    with services.db.session(write=False) as session:
+        calendars = registry.calendars(session)
+    year = datetime.now(UTC).year
+    warnings = [w for w in (calendar_warning(c, year) for c in calendars.values()) if w]
+    # Missing holiday data degrades due times but must not take the service out of rotation: warn, stay ready.
+    checks["calendars"] = {"ok": True, "warnings": warnings}
     if index.is_open:
         try:
             checks["index"]["documents"] = index.doc_count()

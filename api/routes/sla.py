@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from api.deps import ApiPrincipal, ServicesDep
 from kb.exceptions import InvalidInput
 from kb.sla import calendar as business_time
-from kb.sla.builtin import builtin_calendars
+from kb.sla import registry
+from kb.sla.daysfile import FORMATS, read_days
 from kb.sla.explain import explain_due
 
 router = APIRouter(prefix="/api/v1/sla", tags=["sla"])
@@ -61,12 +62,8 @@ class DueOut(BaseModel):
 @router.post("/due", response_model=DueOut)
 def due(body: DueIn, services: ServicesDep, principal: ApiPrincipal) -> Any:
     """When is something due that needs ``business_minutes`` of working time from ``start``?"""
-    calendars = builtin_calendars()
-    calendar = calendars.get(body.calendar)
-    if calendar is None:
-        raise InvalidInput(
-            f"没有名为“{body.calendar}”的日历，可用：{', '.join(sorted(calendars))}", details={"field": "calendar"}
-        )
+    with services.db.session(write=False) as session:
+        calendar = registry.get_calendar(session, body.calendar)
 
     def aware(moment: datetime) -> datetime:
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=calendar.tz)
@@ -82,3 +79,63 @@ def due(body: DueIn, services: ServicesDep, principal: ApiPrincipal) -> Any:
         explanation=explain_due(calendar, start, body.business_minutes, result, pauses),
         missing_holiday_years=business_time.missing_years(calendar, start, result.due_at),
     )
+
+
+class CalendarOut(BaseModel):
+    """A calendar: its zone, which years its holidays are known for, and any warning."""
+
+    name: str
+    zone: str
+    known_years: list[int] | None
+    holidays: int
+    makeup_workdays: int
+    warning: str | None
+
+
+class DaysIn(BaseModel):
+    """A holidays file's content and its format."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: str = Field(description="yaml、csv 或 ics")
+    content: str = Field(max_length=2_000_000)
+    filename: str = Field(default="上传的文件", max_length=200)
+
+
+def calendar_warning(calendar: business_time.BusinessCalendar, year: int) -> str | None:
+    """A loud warning when this or next year's holidays are unknown (None when all is well)."""
+    missing = [y for y in (year, year + 1) if not calendar.has_data_for(y)]
+    if not missing:
+        return None
+    years = "、".join(str(y) for y in missing)
+    return f"日历“{calendar.name}”缺少 {years} 年的节假日和调休数据：这些年份按普通工作日计算，请管理员导入"
+
+
+@router.get("/calendars", response_model=list[CalendarOut])
+def list_calendars(services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """Calendars with the years their holiday data covers and a warning for missing years."""
+    year = datetime.now(UTC).year
+    with services.db.session(write=False) as session:
+        found = registry.calendars(session)
+    return [
+        CalendarOut(
+            name=c.name,
+            zone=c.zone,
+            known_years=None if c.known_years is None else sorted(c.known_years),
+            holidays=len(c.holidays),
+            makeup_workdays=len(c.workdays),
+            warning=calendar_warning(c, year),
+        )
+        for c in found.values()
+    ]
+
+
+@router.post("/calendars/{name}/days")
+def load_days(name: str, body: DaysIn, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """Admins: load a year's holidays and make-up workdays (YAML, CSV or iCalendar) without a release."""
+    if body.format not in FORMATS:
+        raise InvalidInput(f"不支持的格式“{body.format}”，可选：{', '.join(FORMATS)}", details={"field": "format"})
+    entries = read_days(body.content, body.format, body.filename)
+    with services.db.session() as session:
+        years = registry.load_days(session, name, entries, principal)
+    return {"calendar": name, "years": years, "days": len(entries)}

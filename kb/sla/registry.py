@@ -1,0 +1,89 @@
+"""The calendars in force: the shipped ones with the holidays and make-up days admins loaded on top."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from kb.auth import audit
+from kb.auth.permissions import ADMIN, INTEGRATION, Principal
+from kb.db import utcnow
+from kb.exceptions import InvalidInput, PermissionDenied
+from kb.sla.builtin import builtin_calendars
+from kb.sla.calendar import BusinessCalendar
+from kb.sla.daysfile import DayEntry
+from kb.sla.models import HOLIDAY, CalendarDay, CalendarYear
+
+
+def calendars(session: Session) -> dict[str, BusinessCalendar]:
+    """Every calendar by name, with admin-loaded days applied."""
+    found = builtin_calendars()
+    days = session.scalars(select(CalendarDay)).all()
+    years = session.execute(select(CalendarYear.calendar, CalendarYear.year)).all()
+    for name, calendar in list(found.items()):
+        mine = [d for d in days if d.calendar == name]
+        loaded_years = {year for calendar_name, year in years if calendar_name == name}
+        if not mine and not loaded_years:
+            continue
+        holidays, workdays = dict(calendar.holidays), dict(calendar.workdays)
+        for day in mine:
+            (holidays if day.kind == HOLIDAY else workdays)[day.day] = day.name or (
+                "节假日" if day.kind == HOLIDAY else "调休"
+            )
+            (workdays if day.kind == HOLIDAY else holidays).pop(day.day, None)
+        known = None if calendar.known_years is None else frozenset(calendar.known_years | loaded_years)
+        found[name] = dataclasses.replace(calendar, holidays=holidays, workdays=workdays, known_years=known)
+    return found
+
+
+def get_calendar(session: Session, name: str) -> BusinessCalendar:
+    """The calendar called ``name`` or a 422 listing the available ones."""
+    available = calendars(session)
+    if name not in available:
+        raise InvalidInput(
+            f"没有名为“{name}”的日历，可用：{', '.join(sorted(available))}", details={"field": "calendar"}
+        )
+    return available[name]
+
+
+def load_days(session: Session, name: str, entries: Sequence[DayEntry], principal: Principal) -> list[int]:
+    """Replace the admin-loaded days of the years in ``entries`` and mark those years as known; audited."""
+    if not principal.at_least(ADMIN) or principal.role == INTEGRATION:
+        raise PermissionDenied("只有管理员可以维护节假日")
+    calendar = get_calendar(session, name)
+    if calendar.known_years is None:
+        raise InvalidInput(f"日历“{name}”全天候工作，没有节假日", details={"field": "calendar"})
+    years = sorted({entry.day.year for entry in entries})
+    for year in years:
+        session.execute(
+            delete(CalendarDay).where(
+                CalendarDay.calendar == name, CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31))
+            )
+        )
+        if session.scalar(select(CalendarYear).where(CalendarYear.calendar == name, CalendarYear.year == year)) is None:
+            session.add(CalendarYear(calendar=name, year=year, created_by=principal.name, created_at=utcnow()))
+    for entry in entries:
+        session.add(
+            CalendarDay(
+                calendar=name,
+                day=entry.day,
+                kind=entry.kind,
+                name=entry.name,
+                created_by=principal.name,
+                created_at=utcnow(),
+            )
+        )
+    audit.record(
+        session,
+        actor=principal.name,
+        action="sla.calendar_days",
+        entity_type="calendar",
+        entity_id=name,
+        before=None,
+        after={"years": years, "days": [[e.day.isoformat(), e.kind, e.name] for e in entries]},
+    )
+    return years
