@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,8 +17,10 @@ from api.deps import PagePrincipal, ServicesDep
 from api.pages import TEMPLATES, check_same_origin
 from kb.auth.permissions import Principal
 from kb.context import Services
+from kb.db import utcnow
 from kb.exceptions import InvalidInput, KBError
 from kb.search import service as search_service
+from kb.sla.history import STATE_LABELS, sla_view
 from kb.ticket import drafts, lifecycle, survey
 from kb.ticket import service as tickets
 from kb.ticket.models import CHANNELS, LEVELS, PRIORITIES, STATUSES, Ticket, TicketDraft
@@ -35,6 +38,7 @@ TEMPLATES.env.globals.update(
     CHANNEL_LABELS=CHANNEL_LABELS,
     LEVEL_LABELS=LEVEL_LABELS,
     RELATION_LABELS=RELATION_LABELS,
+    SLA_STATE_LABELS=STATE_LABELS,
 )
 PAGE_SIZE = 50
 
@@ -139,6 +143,9 @@ def ticket_page(number: str, request: Request, services: ServicesDep, principal:
             "recurrence_of": original.number if original else None,
             "possible_duplicates": [] if master else tickets.possible_duplicates(session, ticket),
             "draft": draft,
+            "sla": sla_view(session, ticket, utcnow()),
+            "now": utcnow(),
+            "tz": ZoneInfo("Asia/Shanghai"),
             "survey_url": request.query_params.get("survey"),
             "notice": request.query_params.get("notice"),
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -12,7 +13,10 @@ from sqlalchemy import select
 from api.deps import ApiPrincipal, ServicesDep
 from api.routes.search import SuggestionOut, hit_out
 from kb.article.schemas import ArticleRead
+from kb.db import utcnow
 from kb.search import service as search_service
+from kb.sla.clock import ClockState
+from kb.sla.history import sla_view
 from kb.ticket import drafts, lifecycle, survey
 from kb.ticket import service as tickets
 from kb.ticket.models import Ticket, TicketDraft
@@ -289,3 +293,55 @@ def merge_draft(slug: str, services: ServicesDep, principal: ApiPrincipal) -> An
         merged = ArticleRead.model_validate(drafts.merge_revision(session, slug, principal))
     services.notify_changed()
     return merged
+
+
+class ClockOut(BaseModel):
+    """One SLA clock of a ticket."""
+
+    target_minutes: int
+    calendar: str
+    due_at: datetime
+    state: str
+    elapsed_minutes: float
+    paused_minutes: float
+    percent: float
+    stopped_at: datetime | None
+    warnings_at: dict[str, datetime]
+    missing_holiday_years: list[int]
+    explanation: str
+
+
+class SlaOut(BaseModel):
+    """The response and resolution clocks, recomputed from the ticket's history."""
+
+    response: ClockOut
+    resolution: ClockOut
+
+
+def clock_out(clock: ClockState, explanation: str) -> ClockOut:
+    """API view of a clock."""
+    return ClockOut(
+        target_minutes=clock.target_minutes,
+        calendar=clock.calendar,
+        due_at=clock.due_at,
+        state=clock.state,
+        elapsed_minutes=clock.elapsed_minutes,
+        paused_minutes=clock.paused_minutes,
+        percent=clock.percent,
+        stopped_at=clock.stopped_at,
+        warnings_at={f"{int(threshold * 100)}%": moment for threshold, moment in clock.warnings_at},
+        missing_holiday_years=list(clock.missing_holiday_years),
+        explanation=explanation,
+    )
+
+
+@router.get("/{number}/sla", response_model=SlaOut)
+def ticket_sla(number: str, services: ServicesDep, principal: ApiPrincipal) -> Any:
+    """Response and resolution clocks with due times, state and a Chinese explanation."""
+    tickets.check_agent(principal)
+    with services.db.session(write=False) as session:
+        view = sla_view(session, tickets.get_ticket(session, number), utcnow())
+    return SlaOut(
+        response=clock_out(view.response, view.explanations["response"]),
+        resolution=clock_out(view.resolution, view.explanations["resolution"]),
+    )

@@ -257,3 +257,25 @@ class TestRepairAtStart:
             with services.db.session(write=False) as session:
                 sources = list(session.scalars(select(Article.source_ticket)))
         assert sources == [number]
+
+
+class TestSlaState:
+    def test_clocks_with_targets_from_priority_and_an_explanation_then_met_on_resolution(self, api: Api) -> None:
+        number = create(api, impact="medium", urgency="medium")["number"]
+        sla = api.client.get(f"/api/v1/tickets/{number}/sla", headers=api.headers("engineer")).json()
+        response, resolution = sla["response"], sla["resolution"]
+        assert (response["target_minutes"], response["calendar"]) == (240, "cn-business")
+        assert resolution["target_minutes"] == 3 * 450 and response["state"] in ("running", "breached")
+        assert set(response["warnings_at"]) == {"50%", "75%", "90%"}
+        assert "创建于" in response["explanation"] and "截止" in response["explanation"]
+        api.client.patch(
+            f"/api/v1/tickets/{number}", json={"impact": "high", "urgency": "high"}, headers=api.headers("engineer")
+        )
+        raised = api.client.get(f"/api/v1/tickets/{number}/sla", headers=api.headers("engineer")).json()
+        assert (raised["response"]["target_minutes"], raised["response"]["calendar"]) == (30, "24x7")
+        assert "优先级变更" in raised["response"]["explanation"]
+        move(api, number, action="resolve", resolution_code="fixed", resolution_notes="重启 php-fpm")
+        done = api.client.get(f"/api/v1/tickets/{number}/sla", headers=api.headers("engineer")).json()
+        assert done["resolution"]["state"] == "met" and done["response"]["state"] == "met"
+        page = api.client.get(f"/api/v1/tickets/{number}/sla", headers=api.headers("viewer"))
+        assert page.status_code == 403

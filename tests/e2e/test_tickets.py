@@ -35,7 +35,9 @@ class TestTicketLoop:
         number = page.locator("#ticket-number").inner_text()
         assert number.startswith("INC-")
         expect(page.locator("#ticket-category")).not_to_have_text("未分类")
-        expect(page.locator("#sla-clock")).to_be_visible()
+        expect(page.locator("#sla-response summary")).to_contain_text("响应 SLA")
+        page.locator("#sla-response summary").click()
+        expect(page.locator("#sla-response .sla-explanation")).to_contain_text("创建于")
 
         suggestion = page.locator(f"li.suggestion[data-slug='{NGINX_502}']")
         expect(suggestion).to_have_count(1)
