@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -19,16 +18,14 @@ from kb.auth.permissions import Principal
 from kb.context import Services
 from kb.db import utcnow
 from kb.exceptions import InvalidInput, KBError
-from kb.search import service as search_service
 from kb.sla.history import STATE_LABELS, sla_view
-from kb.ticket import drafts, lifecycle, survey
+from kb.ticket import lifecycle, workflow
 from kb.ticket import service as tickets
 from kb.ticket.models import CHANNELS, LEVELS, PRIORITIES, STATUSES, Ticket, TicketDraft
 from kb.ticket.schemas import LinkCreate, MessageCreate, TicketCreate, TicketTransition
 from kb.ticket.service import TicketFilter, TicketPolicy
 
 router = APIRouter(include_in_schema=False)
-log = logging.getLogger(__name__)
 CHANNEL_LABELS = {"phone": "电话", "email": "邮件", "im": "即时通讯", "portal": "门户", "alert": "告警", "api": "接口"}
 LEVEL_LABELS = {"high": "高", "medium": "中", "low": "低"}
 RELATION_LABELS = {"solved": "解决了此工单", "related": "相关"}
@@ -128,7 +125,6 @@ def ticket_page(number: str, request: Request, services: ServicesDep, principal:
     tickets.check_agent(principal)
     with services.db.session(write=False) as session:
         ticket = tickets.get_ticket(session, number)
-        title, description = tickets.suggestion_text(session, ticket)
         master = session.get(Ticket, ticket.master_id) if ticket.master_id else None
         original = session.get(Ticket, ticket.recurrence_of_id) if ticket.recurrence_of_id else None
         draft = session.scalar(select(TicketDraft).where(TicketDraft.ticket_id == ticket.id))
@@ -149,11 +145,8 @@ def ticket_page(number: str, request: Request, services: ServicesDep, principal:
             "survey_url": request.query_params.get("survey"),
             "notice": request.query_params.get("notice"),
         }
-    limit = services.settings.max_suggestion_text
     try:
-        suggested = search_service.suggest(
-            services.settings, services.index, principal, title, description[: max(0, limit - len(title))], 5
-        )
+        suggested = workflow.suggestions(services, principal, number, 5)
         context["suggestions"], context["suggestion_error"] = suggested.hits, None
     except KBError as exc:
         context["suggestions"], context["suggestion_error"] = [], exc.message
@@ -195,24 +188,9 @@ async def transition_submit(number: str, request: Request, services: ServicesDep
     form = await request.form()
     values: dict[str, Any] = {k: str(v) for k, v in form.items() if str(v).strip()}
     data = tickets.validated(TicketTransition, values)
-    secret = await run_in_threadpool(_transition, services, number, data, principal)
-    target = f"/tickets/{number}" + (f"?{urlencode({'survey': f'/survey/{secret}'})}" if secret else "")
+    result = await run_in_threadpool(workflow.transition, services, number, data, principal)
+    target = f"/tickets/{number}" + (f"?{urlencode({'survey': result.survey_url})}" if result.survey_url else "")
     return RedirectResponse(target, status_code=303)
-
-
-def _transition(services: Services, number: str, data: TicketTransition, principal: Principal) -> str | None:
-    with services.db.session() as session:
-        ticket = tickets.transition(session, number, data, principal, _policy(services))
-        secret = survey.open_survey(session, ticket) if data.action == "resolve" else None
-        learned = (ticket.title, ticket.description, ticket.category)
-    if data.action == "resolve":
-        services.router.learn(*learned)
-        try:
-            drafts.process_pending(services.db, services.index)
-            services.notify_changed()
-        except Exception:  # the draft request stays pending; maintenance retries it
-            log.exception("producing the draft for %s failed", number)
-    return secret
 
 
 @router.post("/tickets/{number}/duplicate")

@@ -46,9 +46,7 @@ def build_services(settings: Settings, *, start_writer: bool = False) -> Service
     db.create_all()
     index = create_engine(settings.search_engine, settings.index_dir)
     index.open()
-    router = Router()
-    router.train_from(db)
-    services = Services(settings, db, index, router)
+    services = Services(settings, db, index, Router(db))
     if start_writer:
         services.writer = IndexWriterLoop(db, index, settings.index_poll_seconds)
         services.writer.start()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -15,23 +14,18 @@ from api.deps import ApiPrincipal, ServicesDep
 from kb.auth.permissions import Principal
 from kb.context import Services
 from kb.exceptions import KBError, ServiceUnavailable
-from kb.ticket import alerts, drafts, integration
+from kb.ticket import alerts, integration, workflow
 from kb.ticket.alerts import AlertmanagerPayload
 from kb.ticket.integration import TicketEventIn
 from kb.ticket.service import TicketPolicy
 
 router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
-log = logging.getLogger(__name__)
 ATTEMPTS = 5
 
 
 def _after_commit(services: ServicesDep, resolved: bool) -> None:
     if resolved:
-        try:
-            drafts.process_pending(services.db, services.index)
-            services.notify_changed()
-        except Exception:  # the request stays pending and is retried at start
-            log.exception("producing drafts after an integration event failed")
+        workflow.produce_owed_drafts(services)
 
 
 @router.post("/ticket-events", status_code=200)

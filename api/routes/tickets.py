@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -14,10 +13,9 @@ from api.deps import ApiPrincipal, ServicesDep
 from api.routes.search import SuggestionOut, hit_out
 from kb.article.schemas import ArticleRead
 from kb.db import utcnow
-from kb.search import service as search_service
 from kb.sla.clock import ClockState
 from kb.sla.history import sla_view
-from kb.ticket import drafts, lifecycle, survey
+from kb.ticket import drafts, workflow
 from kb.ticket import service as tickets
 from kb.ticket.models import Ticket, TicketDraft
 from kb.ticket.schemas import (
@@ -35,7 +33,6 @@ from kb.ticket.schemas import (
 from kb.ticket.service import TicketFilter, TicketPolicy
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
-log = logging.getLogger(__name__)
 STATUS_HELP = "new, assigned, in_progress, pending_user, resolved, closed"
 SORT_HELP = "created_at, updated_at, priority, status, number；前缀 - 表示降序"
 
@@ -55,13 +52,6 @@ class DraftOut(BaseModel):
     similar: list[dict[str, Any]]
 
 
-def ticket_out(ticket: Ticket) -> TicketRead:
-    """API view of a ticket, with the actions its status allows."""
-    out = TicketRead.model_validate(ticket)
-    out.allowed_actions = lifecycle.allowed_actions(ticket.status)
-    return out
-
-
 def _policy(services: ServicesDep) -> TicketPolicy:
     return TicketPolicy.from_settings(services.settings)
 
@@ -71,7 +61,7 @@ def create_ticket(body: TicketCreate, services: ServicesDep, principal: ApiPrinc
     """Open a ticket; priority comes from the impact × urgency matrix."""
     proposal = services.router.propose(body.title, body.description)
     with services.db.session() as session:
-        return ticket_out(tickets.create_ticket(session, body, principal, _policy(services), proposal=proposal))
+        return TicketRead.of(tickets.create_ticket(session, body, principal, _policy(services), proposal=proposal))
 
 
 @router.get("", response_model=TicketList)
@@ -95,7 +85,7 @@ def list_tickets(
     where = TicketFilter(status, priority, group, assignee, category, sort)
     with services.db.session(write=False) as session:
         total, rows = tickets.list_tickets(session, principal, where, limit=limit, offset=offset)
-        return TicketList(total=total, items=[ticket_out(row) for row in rows])
+        return TicketList(total=total, items=[TicketRead.of(row) for row in rows])
 
 
 class AccuracyOut(BaseModel):
@@ -128,33 +118,20 @@ def get_ticket(number: str, services: ServicesDep, principal: ApiPrincipal) -> A
     """One ticket."""
     tickets.check_agent(principal)
     with services.db.session(write=False) as session:
-        return ticket_out(tickets.get_ticket(session, number))
+        return TicketRead.of(tickets.get_ticket(session, number))
 
 
 @router.patch("/{number}", response_model=TicketRead)
 def update_ticket(number: str, body: TicketUpdate, services: ServicesDep, principal: ApiPrincipal) -> Any:
     """Change fields (send ``expected_version`` to be told about concurrent edits)."""
     with services.db.session() as session:
-        return ticket_out(tickets.update_ticket(session, number, body, principal, _policy(services)))
+        return TicketRead.of(tickets.update_ticket(session, number, body, principal, _policy(services)))
 
 
 @router.post("/{number}/transitions", response_model=TicketRead)
 def transition(number: str, body: TicketTransition, services: ServicesDep, principal: ApiPrincipal) -> Any:
     """assign, start, wait_user, resolve, close, reopen; a resolution then produces the ticket's draft article."""
-    with services.db.session() as session:
-        ticket = tickets.transition(session, number, body, principal, _policy(services))
-        out = ticket_out(ticket)
-        learned = (ticket.title, ticket.description, ticket.category)
-        if body.action == "resolve":
-            out.survey_url = f"/survey/{survey.open_survey(session, ticket)}"
-    if body.action == "resolve":
-        services.router.learn(*learned)
-        try:
-            drafts.process_pending(services.db, services.index)
-            services.notify_changed()
-        except Exception:  # never fails the resolution: the request stays pending and is retried at start
-            log.exception("producing the draft for %s failed", number)
-    return out
+    return workflow.transition(services, number, body, principal)
 
 
 @router.get("/{number}/messages", response_model=list[MessageRead])
@@ -203,12 +180,7 @@ def suggestions(
     number: str, services: ServicesDep, principal: ApiPrincipal, limit: Annotated[int, Query(ge=1, le=20)] = 5
 ) -> Any:
     """Articles most likely to fix this ticket, from its title, description and public messages."""
-    tickets.check_agent(principal)
-    with services.db.session(write=False) as session:
-        title, description = tickets.suggestion_text(session, tickets.get_ticket(session, number))
-    text_limit = services.settings.max_suggestion_text
-    description = description[: max(0, text_limit - len(title))]
-    result = search_service.suggest(services.settings, services.index, principal, title, description, limit)
+    result = workflow.suggestions(services, principal, number, limit)
     return SuggestionOut(hits=[hit_out(h) for h in result.hits], key_terms=list(result.terms), took_ms=result.took_ms)
 
 
@@ -273,14 +245,14 @@ def relations(number: str, services: ServicesDep, principal: ApiPrincipal) -> An
 def mark_duplicate(number: str, body: DuplicateIn, services: ServicesDep, principal: ApiPrincipal) -> Any:
     """Mark this ticket a duplicate (重复事件) of a master ticket (主事件)."""
     with services.db.session() as session:
-        return ticket_out(tickets.mark_duplicate(session, number, body.master, principal))
+        return TicketRead.of(tickets.mark_duplicate(session, number, body.master, principal))
 
 
 @router.post("/{number}/recurrence", response_model=TicketRead, status_code=201)
 def report_recurrence(number: str, services: ServicesDep, principal: ApiPrincipal) -> Any:
     """The problem came back after the reopen window: open a new ticket linked to this one (复发事件)."""
     with services.db.session() as session:
-        return ticket_out(tickets.report_recurrence(session, number, principal, _policy(services)))
+        return TicketRead.of(tickets.report_recurrence(session, number, principal, _policy(services)))
 
 
 drafts_router = APIRouter(prefix="/api/v1/drafts", tags=["tickets"])

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from kb.sla import registry
 from kb.sla.calendar import BusinessCalendar
 from kb.sla.clock import ClockState, TicketHistory, compute_clock
+from kb.sla.explain import format_minutes, format_moment
 from kb.sla.policy import DEFAULT_POLICIES
 from kb.ticket.models import Ticket, TicketEvent, TicketMessage
 
@@ -53,32 +54,25 @@ class SlaView:
     explanations: dict[str, str]
 
 
-def _fmt(moment: datetime, calendar: BusinessCalendar) -> str:
-    return f"{moment.astimezone(calendar.tz):%Y-%m-%d %H:%M}"
-
-
-def _duration(minutes: float) -> str:
-    hours, rest = divmod(round(minutes), 60)
-    return f"{hours} 小时 {rest} 分钟" if hours and rest else (f"{hours} 小时" if hours else f"{rest} 分钟")
-
-
 def explain(clock: ClockState, history: TicketHistory, calendar: BusinessCalendar) -> str:
     """Why the clock says what it says, in one Chinese paragraph."""
     label = KIND_LABELS[clock.kind]
     parts = [
-        f"创建于 {_fmt(history.created_at, calendar)}",
-        f"{label}目标 {_duration(clock.target_minutes)}，按日历“{clock.calendar}”计工作时间",
+        f"创建于 {format_moment(history.created_at, calendar)}",
+        f"{label}目标 {format_minutes(clock.target_minutes)}，按日历“{clock.calendar}”计工作时间",
     ]
     if len(history.priorities) > 1:
-        changes = "、".join(f"{_fmt(at, calendar)} 改为 {p}" for at, p in history.priorities[1:])
+        changes = "、".join(f"{format_moment(at, calendar)} 改为 {p}" for at, p in history.priorities[1:])
         parts.append(f"优先级变更：{changes}（已用的工作时间保留）")
     if clock.pauses:
-        parts.append(f"暂停 {clock.pauses} 次，共 {_duration(clock.paused_minutes)}工作时间不计")
-    parts.append(f"因此截止 {_fmt(clock.due_at, calendar)}")
+        parts.append(f"暂停 {clock.pauses} 次，共 {format_minutes(clock.paused_minutes)}工作时间不计")
+    parts.append(f"因此截止 {format_moment(clock.due_at, calendar)}")
     if clock.stopped_at is not None:
-        parts.append(f"已于 {_fmt(clock.stopped_at, calendar)} 完成{label}（{STATE_LABELS[clock.state]}）")
+        parts.append(f"已于 {format_moment(clock.stopped_at, calendar)} 完成{label}（{STATE_LABELS[clock.state]}）")
     else:
-        parts.append(f"目前已用 {_duration(clock.elapsed_minutes)}（{clock.percent}%），{STATE_LABELS[clock.state]}")
+        parts.append(
+            f"目前已用 {format_minutes(clock.elapsed_minutes)}（{clock.percent}%），{STATE_LABELS[clock.state]}"
+        )
     text = "；".join(parts) + "。"
     if clock.missing_holiday_years:
         years = "、".join(str(y) for y in clock.missing_holiday_years)

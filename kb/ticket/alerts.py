@@ -21,7 +21,6 @@ from kb.ticket.models import OPEN_STATUSES, Ticket, TicketMessage
 from kb.ticket.schemas import TicketCreate, TicketTransition
 from kb.ticket.service import TicketPolicy
 
-DEFAULT_SEVERITY_PRIORITY = {"critical": "P1", "error": "P2", "warning": "P3", "info": "P4"}
 PRIORITY_LEVELS = {"P1": ("high", "high"), "P2": ("high", "medium"), "P3": ("medium", "medium"), "P4": ("low", "low")}
 
 

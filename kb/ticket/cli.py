@@ -13,10 +13,8 @@ from rich.table import Table
 from kb.auth.permissions import ADMIN, Principal
 from kb.config import Settings
 from kb.context import Services, build_services
-from kb.search import service as search_service
-from kb.ticket import drafts, lifecycle, maintenance
+from kb.ticket import drafts, lifecycle, maintenance, workflow
 from kb.ticket import service as tickets
-from kb.ticket.models import Ticket
 from kb.ticket.schemas import LinkCreate, MessageCreate, TicketCreate, TicketRead, TicketTransition
 from kb.ticket.service import TicketFilter, TicketPolicy
 
@@ -44,12 +42,6 @@ def _emit(ticket: TicketRead, as_json: bool) -> None:
     out.print(f"状态 {status} · 优先级 {ticket.priority} · 分类 {category} · 处理组 {ticket.assignment_group}")
     if ticket.survey_url:
         out.print(f"回访链接（只显示这一次）：{ticket.survey_url}")
-
-
-def _read(ticket: Ticket) -> TicketRead:
-    read = TicketRead.model_validate(ticket)
-    read.allowed_actions = lifecycle.allowed_actions(ticket.status)
-    return read
 
 
 @ticket_app.command("create")
@@ -83,7 +75,7 @@ def create(
     def work(services: Services, principal: Principal, policy: TicketPolicy) -> TicketRead:
         proposal = services.router.propose(data.title, data.description)
         with services.db.session() as session:
-            return _read(tickets.create_ticket(session, data, principal, policy, proposal=proposal))
+            return TicketRead.of(tickets.create_ticket(session, data, principal, policy, proposal=proposal))
 
     _emit(_run(actor, work), as_json)
 
@@ -105,7 +97,7 @@ def list_(
     def work(services: Services, principal: Principal, _policy: TicketPolicy) -> tuple[int, list[TicketRead]]:
         with services.db.session(write=False) as session:
             total, rows = tickets.list_tickets(session, principal, where, limit=limit, offset=0)
-            return total, [_read(row) for row in rows]
+            return total, [TicketRead.of(row) for row in rows]
 
     total, rows = _run("cli", work)
     if as_json:
@@ -126,17 +118,10 @@ def list_(
 def show(number: Annotated[str, typer.Argument(help="工单号")], as_json: JsonOption = False) -> None:
     """A ticket with its suggested articles."""
 
-    def work(
-        services: Services, principal: Principal, _policy: TicketPolicy
-    ) -> tuple[TicketRead, list[dict[str, Any]]]:
+    def work(services: Services, principal: Principal, _policy: TicketPolicy) -> tuple[TicketRead, list[Any]]:
         with services.db.session(write=False) as session:
-            ticket = tickets.get_ticket(session, number)
-            read = _read(ticket)
-            title, description = tickets.suggestion_text(session, ticket)
-        limit = services.settings.max_suggestion_text
-        result = search_service.suggest(
-            services.settings, services.index, principal, title, description[: max(0, limit - len(title))], 5
-        )
+            read = TicketRead.of(tickets.get_ticket(session, number))
+        result = workflow.suggestions(services, principal, number, 5)
         hits = [{"slug": h.slug, "title": h.title, "matched_terms": list(h.matched_terms)} for h in result.hits]
         return read, hits
 
@@ -176,17 +161,8 @@ def transition(
     }
     data = tickets.validated(TicketTransition, values)
 
-    def work(services: Services, principal: Principal, policy: TicketPolicy) -> TicketRead:
-        from kb.ticket import survey
-
-        with services.db.session() as session:
-            ticket = tickets.transition(session, number, data, principal, policy)
-            read = _read(ticket)
-            if data.action == "resolve":
-                read.survey_url = f"/survey/{survey.open_survey(session, ticket)}"
-        if data.action == "resolve":
-            drafts.process_pending(services.db, services.index)
-        return read
+    def work(services: Services, principal: Principal, _policy: TicketPolicy) -> TicketRead:
+        return workflow.transition(services, number, data, principal)
 
     _emit(_run(actor, work), as_json)
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kb.article.schemas import InputModel, clean_tags
+from kb.ticket import lifecycle
 
 Channel = Literal["phone", "email", "im", "portal", "alert", "api"]
 Level = Literal["high", "medium", "low"]
@@ -134,6 +135,13 @@ class TicketRead(BaseModel):
     created_by: str
     allowed_actions: list[str] = Field(default_factory=list)
     survey_url: str | None = Field(default=None, description="回访链接，仅在解决时返回一次")
+
+    @classmethod
+    def of(cls, ticket: Any) -> TicketRead:
+        """The view of an ORM ticket, with the actions its status allows."""
+        read = cls.model_validate(ticket)
+        read.allowed_actions = lifecycle.allowed_actions(ticket.status)
+        return read
 
 
 class MessageRead(BaseModel):
