@@ -52,6 +52,18 @@ class Settings(BaseSettings):
     )
     alert_auto_resolve: bool = False
     ticket_priority_matrix: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_PRIORITY_MATRIX))
+    sla_pause_statuses: list[str] = Field(default_factory=lambda: ["pending_user"])
+    sla_warning_thresholds: list[int] = Field(default_factory=lambda: [50, 75, 90])
+    sla_scheduler_seconds: float = Field(default=30.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=6, ge=1)
+    webhook_backoff_seconds: float = Field(default=30.0, gt=0)
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = ""
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "INFO"
 
@@ -63,7 +75,19 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'kb.sqlite3'}"
         self._check_priority_matrix()
+        self._check_sla()
         return self
+
+    def _check_sla(self) -> None:
+        allowed = ("new", "assigned", "in_progress", "pending_user")
+        bad = [status for status in self.sla_pause_statuses if status not in allowed]
+        if bad:
+            raise ValueError(f"KB_SLA_PAUSE_STATUSES: 未知或不能暂停的状态 {bad}，可选：{list(allowed)}")
+        thresholds = self.sla_warning_thresholds
+        if any(not 0 < t < 100 for t in thresholds) or sorted(set(thresholds)) != thresholds:
+            raise ValueError(f"KB_SLA_WARNING_THRESHOLDS: 必须是 1–99 之间递增且不重复的百分比，收到 {thresholds}")
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError("KB_SMTP_FROM: 配置了 KB_SMTP_HOST 就必须给出发件人地址")
 
     def _check_priority_matrix(self) -> None:
         matrix = self.ticket_priority_matrix

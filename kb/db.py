@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, inspect
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -78,6 +79,26 @@ class Database:
         import kb.models  # noqa: F401  (registers every model)
 
         Base.metadata.create_all(self.write_engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        # A column added to an existing table in a later release (it must be nullable or have a server default).
+        inspector = inspect(self.write_engine)
+        for table in Base.metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                kind = column.type.compile(dialect=self.write_engine.dialect)
+                default = f" DEFAULT '{column.server_default.arg}'" if column.server_default is not None else ""  # type: ignore[attr-defined]
+                ddl = f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{default}'
+                try:
+                    with self.write_engine.begin() as connection:
+                        connection.exec_driver_sql(ddl)
+                except (OperationalError, ProgrammingError):
+                    # Another process added it first.
+                    if column.name not in {c["name"] for c in inspect(self.write_engine).get_columns(table.name)}:
+                        raise
 
     @contextlib.contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:

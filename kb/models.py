@@ -2,11 +2,21 @@
 
 from kb.article.models import Article, ArticleFeedback, ArticleVersion
 from kb.auth.models import ApiToken, AuditLog
+from kb.notify.models import Contact, Notification, OutboundDelivery, WebhookSubscription
 from kb.search.models import IndexOutbox, ZeroResultSearch
-from kb.sla.models import CalendarDay, CalendarYear
+from kb.sla.models import (
+    CalendarDay,
+    CalendarYear,
+    SchedulerLease,
+    SlaCalendar,
+    SlaEvent,
+    SlaPolicy,
+    TicketSla,
+)
 from kb.ticket.models import (
     DraftRequest,
     IntegrationDelivery,
+    SupportGroup,
     Survey,
     Ticket,
     TicketArticleLink,
@@ -23,14 +33,24 @@ __all__ = [
     "AuditLog",
     "CalendarDay",
     "CalendarYear",
+    "Contact",
     "DraftRequest",
     "IndexOutbox",
     "IntegrationDelivery",
+    "Notification",
+    "OutboundDelivery",
+    "SchedulerLease",
+    "SlaCalendar",
+    "SlaEvent",
+    "SlaPolicy",
+    "SupportGroup",
     "Survey",
     "Ticket",
     "TicketArticleLink",
     "TicketDraft",
     "TicketEvent",
     "TicketMessage",
+    "TicketSla",
+    "WebhookSubscription",
     "ZeroResultSearch",
 ]

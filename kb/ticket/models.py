@@ -32,6 +32,7 @@ TRACKED_FIELDS = (
     "reporter_contact",
     "channel",
     "category",
+    "customer",
     "impact",
     "urgency",
     "priority",
@@ -60,6 +61,7 @@ class Ticket(Base):
     reporter_contact: Mapped[str] = mapped_column(String(200), default="")
     channel: Mapped[str] = mapped_column(String(20), default="portal")
     category: Mapped[str] = mapped_column(String(100), default="", index=True)
+    customer: Mapped[str] = mapped_column(String(100), default="", server_default="", index=True)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     impact: Mapped[str] = mapped_column(String(10), default="medium")
     urgency: Mapped[str] = mapped_column(String(10), default="medium")
@@ -189,3 +191,18 @@ class Survey(Base):
     score: Mapped[int | None] = mapped_column(Integer, nullable=True)
     comment: Mapped[str] = mapped_column(Text, default="")
     solved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+
+class SupportGroup(Base):
+    """An assignment group: its tier, who leads and manages it, and where its tickets escalate to."""
+
+    __tablename__ = "support_group"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    tier: Mapped[str] = mapped_column(String(2), default="L1")
+    lead: Mapped[str] = mapped_column(String(100), default="")
+    manager: Mapped[str] = mapped_column(String(100), default="")
+    escalates_to: Mapped[str] = mapped_column(String(100), default="")  # the next tier's group, "" to stay
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,1 @@
+"""Notifications: the in-app list, outgoing signed webhooks and e-mail, each delivered exactly once per event."""
