@@ -19,6 +19,7 @@ from kb.context import Services
 from kb.db import utcnow
 from kb.exceptions import InvalidInput, KBError
 from kb.sla.history import STATE_LABELS, sla_view
+from kb.sla.policy import rules_from
 from kb.ticket import lifecycle, workflow
 from kb.ticket import service as tickets
 from kb.ticket.models import CHANNELS, LEVELS, PRIORITIES, STATUSES, Ticket, TicketDraft
@@ -139,7 +140,7 @@ def ticket_page(number: str, request: Request, services: ServicesDep, principal:
             "recurrence_of": original.number if original else None,
             "possible_duplicates": [] if master else tickets.possible_duplicates(session, ticket),
             "draft": draft,
-            "sla": sla_view(session, ticket, utcnow()),
+            "sla": sla_view(session, ticket, utcnow(), rules_from(services.settings)),
             "now": utcnow(),
             "tz": ZoneInfo("Asia/Shanghai"),
             "survey_url": request.query_params.get("survey"),

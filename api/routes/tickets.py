@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api.deps import ApiPrincipal, ServicesDep
@@ -15,6 +15,7 @@ from kb.article.schemas import ArticleRead
 from kb.db import utcnow
 from kb.sla.clock import ClockState
 from kb.sla.history import sla_view
+from kb.sla.policy import rules_from
 from kb.ticket import drafts, workflow
 from kb.ticket import service as tickets
 from kb.ticket.models import Ticket, TicketDraft
@@ -283,11 +284,24 @@ class ClockOut(BaseModel):
     explanation: str
 
 
+class SlaEventOut(BaseModel):
+    """A warning, breach or escalation recorded for the ticket, at the moment it happened."""
+
+    clock: str
+    kind: str
+    threshold: int
+    occurred_at: datetime
+    detail: dict[str, Any]
+
+
 class SlaOut(BaseModel):
-    """The response and resolution clocks, recomputed from the ticket's history."""
+    """The response and resolution clocks, recomputed from the ticket's history, and what was recorded."""
 
     response: ClockOut
     resolution: ClockOut
+    policy: dict[str, Any] = Field(description="生效的策略：优先级、分类、客户、升级阈值；id 为空表示内置默认")
+    escalation_level: int
+    events: list[SlaEventOut]
 
 
 def clock_out(clock: ClockState, explanation: str) -> ClockOut:
@@ -312,8 +326,21 @@ def ticket_sla(number: str, services: ServicesDep, principal: ApiPrincipal) -> A
     """Response and resolution clocks with due times, state and a Chinese explanation."""
     tickets.check_agent(principal)
     with services.db.session(write=False) as session:
-        view = sla_view(session, tickets.get_ticket(session, number), utcnow())
+        view = sla_view(session, tickets.get_ticket(session, number), utcnow(), rules_from(services.settings))
+    policy = view.policy
     return SlaOut(
         response=clock_out(view.response, view.explanations["response"]),
         resolution=clock_out(view.resolution, view.explanations["resolution"]),
+        policy={
+            "id": policy.id,
+            "priority": policy.priority,
+            "category": policy.category,
+            "customer": policy.customer,
+            "escalate_at": policy.escalate_at,
+        },
+        escalation_level=sum(1 for e in view.events if e.kind == "escalation"),
+        events=[
+            SlaEventOut(clock=e.clock, kind=e.kind, threshold=e.threshold, occurred_at=e.occurred_at, detail=e.detail)
+            for e in view.events
+        ],
     )

@@ -18,7 +18,7 @@ from kb.sla.calendar import (
     business_minutes_between,
     missing_years,
 )
-from kb.sla.policy import PAUSE_STATUSES, WARNING_THRESHOLDS, Policy
+from kb.sla.policy import ClockRules, Policy
 
 RESOLVED_STATUSES = frozenset({"resolved", "closed"})
 
@@ -82,11 +82,16 @@ def compute_clock(
     policies: Mapping[str, Policy],
     calendars: Mapping[str, BusinessCalendar],
     now: datetime,
+    rules: ClockRules = ClockRules(),
+    extra_thresholds: Sequence[float] = (),
 ) -> ClockState:
-    """The state of the ``kind`` ("response" or "resolution") clock of a ticket at ``now``."""
+    """The state of the ``kind`` ("response" or "resolution") clock of a ticket at ``now``.
+
+    ``warnings_at`` holds the moments of the rules' warning thresholds and of any ``extra_thresholds``.
+    """
     stop = _stop(history, kind)
     end = min(now, stop) if stop else now
-    paused_statuses = PAUSE_STATUSES | (RESOLVED_STATUSES if kind == "resolution" else frozenset())
+    paused_statuses = rules.pause_statuses | (RESOLVED_STATUSES if kind == "resolution" else frozenset())
     pauses = _pauses(history.statuses, frozenset(paused_statuses), end)
     elapsed = 0.0
     due: datetime | None = None
@@ -112,7 +117,7 @@ def compute_clock(
                 calendar, last_since, max(0.0, final.minutes * threshold - before_last), pauses
             ).due_at,
         )
-        for threshold in WARNING_THRESHOLDS
+        for threshold in sorted(set(rules.warning_thresholds) | set(extra_thresholds))
     )
     percent = round(100 * elapsed / final.minutes, 1) if final.minutes else 100.0
     if stop is not None and stop <= now:

@@ -8,11 +8,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.sla import registry
+from kb.sla import policies, registry
 from kb.sla.calendar import BusinessCalendar
 from kb.sla.clock import ClockState, TicketHistory, compute_clock
 from kb.sla.explain import format_minutes, format_moment
-from kb.sla.policy import DEFAULT_POLICIES
+from kb.sla.models import SlaEvent
+from kb.sla.policy import ClockRules, Policy
 from kb.ticket.models import Ticket, TicketEvent, TicketMessage
 
 ACCEPTING_STATUSES = frozenset({"in_progress", "resolved", "closed"})
@@ -52,6 +53,8 @@ class SlaView:
     response: ClockState
     resolution: ClockState
     explanations: dict[str, str]
+    policy: Policy
+    events: list[SlaEvent]
 
 
 def explain(clock: ClockState, history: TicketHistory, calendar: BusinessCalendar) -> str:
@@ -80,12 +83,15 @@ def explain(clock: ClockState, history: TicketHistory, calendar: BusinessCalenda
     return text
 
 
-def sla_view(session: Session, ticket: Ticket, now: datetime) -> SlaView:
-    """Both clocks of ``ticket`` at ``now``, recomputed from its history."""
+def sla_view(session: Session, ticket: Ticket, now: datetime, rules: ClockRules = ClockRules()) -> SlaView:
+    """Both clocks of ``ticket`` at ``now``, recomputed from its history under the policies in force."""
     history = ticket_history(session, ticket)
     calendars = registry.calendars(session)
-    clocks = {
-        kind: compute_clock(history, kind, DEFAULT_POLICIES, calendars, now) for kind in ("response", "resolution")
-    }
+    mine = policies.for_ticket(policies.in_force(session), ticket.category, ticket.customer)
+    clocks = {kind: compute_clock(history, kind, mine, calendars, now, rules) for kind in ("response", "resolution")}
     explanations = {kind: explain(clock, history, calendars[clock.calendar]) for kind, clock in clocks.items()}
-    return SlaView(clocks["response"], clocks["resolution"], explanations)
+    recorded = session.scalars(
+        select(SlaEvent).where(SlaEvent.ticket_id == ticket.id).order_by(SlaEvent.occurred_at, SlaEvent.id)
+    ).all()
+    policy = mine[history.priorities[-1][1]]
+    return SlaView(clocks["response"], clocks["resolution"], explanations, policy, list(recorded))

@@ -10,18 +10,23 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kb.auth import audit
-from kb.auth.permissions import ADMIN, INTEGRATION, Principal
+from kb.auth.permissions import Principal
 from kb.db import utcnow
-from kb.exceptions import InvalidInput, PermissionDenied
+from kb.exceptions import InvalidInput
+from kb.sla import custom
+from kb.sla.admin import check_admin
 from kb.sla.builtin import builtin_calendars
 from kb.sla.calendar import BusinessCalendar
 from kb.sla.daysfile import DayEntry
-from kb.sla.models import HOLIDAY, CalendarDay, CalendarYear
+from kb.sla.models import HOLIDAY, CalendarDay, CalendarYear, SlaCalendar
 
 
 def calendars(session: Session) -> dict[str, BusinessCalendar]:
     """Every calendar by name, with admin-loaded days applied."""
     found = builtin_calendars()
+    for row in session.scalars(select(SlaCalendar)):
+        if row.name not in found:
+            found[row.name] = custom.build(row)
     days = session.scalars(select(CalendarDay)).all()
     years = session.execute(select(CalendarYear.calendar, CalendarYear.year)).all()
     for name, calendar in list(found.items()):
@@ -52,8 +57,7 @@ def get_calendar(session: Session, name: str) -> BusinessCalendar:
 
 def load_days(session: Session, name: str, entries: Sequence[DayEntry], principal: Principal) -> list[int]:
     """Replace the admin-loaded days of the years in ``entries`` and mark those years as known; audited."""
-    if not principal.at_least(ADMIN) or principal.role == INTEGRATION:
-        raise PermissionDenied("只有管理员可以维护节假日")
+    check_admin(principal, "维护节假日")
     calendar = get_calendar(session, name)
     if calendar.known_years is None:
         raise InvalidInput(f"日历“{name}”全天候工作，没有节假日", details={"field": "calendar"})

@@ -80,7 +80,8 @@ def record_event(
     session.add(TicketEvent(ticket_id=ticket.id, actor=actor, at=utcnow(), kind=kind, field=name, old=old, new=new))
 
 
-def _record_changes(session: Session, ticket: Ticket, actor: str, before: dict[str, Any], kind: str) -> list[str]:
+def record_changes(session: Session, ticket: Ticket, actor: str, before: dict[str, Any], kind: str) -> list[str]:
+    """Log every tracked field that differs from ``before`` as an event, bump the version, audit; the changed names."""
     after = ticket.snapshot()
     changed = [name for name in after if after[name] != before.get(name)]
     for name in changed:
@@ -168,7 +169,7 @@ def update_ticket(
             setattr(ticket, name, value)
     if ("impact" in changes or "urgency" in changes) and changes.get("priority") is None:
         ticket.priority = policy.priority(ticket.impact, ticket.urgency)
-    _record_changes(session, ticket, principal.name, before, "updated")
+    record_changes(session, ticket, principal.name, before, "updated")
     return ticket
 
 
@@ -261,7 +262,7 @@ def transition(
         )
     before = ticket.snapshot()
     _apply(session, ticket, data, principal, policy)
-    _record_changes(session, ticket, principal.name, before, data.action)
+    record_changes(session, ticket, principal.name, before, data.action)
     if data.note:
         record_event(session, ticket, principal.name, "note", "", None, data.note)
     if data.action == "resolve":
@@ -314,7 +315,7 @@ def _resolve_duplicates(session: Session, master: Ticket, principal: Principal) 
         duplicate.root_cause = master.root_cause
         duplicate.resolved_by = principal.name
         duplicate.resolved_at = master.resolved_at
-        _record_changes(session, duplicate, principal.name, before, "resolved_with_master")
+        record_changes(session, duplicate, principal.name, before, "resolved_with_master")
         session.add(DraftRequest(ticket_id=duplicate.id, requested_at=utcnow()))
 
 
