@@ -60,6 +60,14 @@ def _pauses(statuses: Sequence[tuple[datetime, str]], paused: frozenset[str], no
     return intervals
 
 
+def _status_at(history: TicketHistory, now: datetime) -> str:
+    current = history.statuses[0][1]
+    for since, status in history.statuses:
+        if since <= now:
+            current = status
+    return current
+
+
 def _stop(history: TicketHistory, kind: str) -> datetime | None:
     if kind == "response":
         return history.responded_at
@@ -124,7 +132,7 @@ def compute_clock(
         state = "met" if stop <= due else "missed"
     elif now >= due:
         state = "breached"
-    elif any(a <= now.astimezone(UTC) < b for a, b in pauses):
+    elif _status_at(history, now) in paused_statuses:
         state = "paused"
     else:
         state = "running"

@@ -34,6 +34,11 @@ def _policy(row: SlaPolicy) -> Policy:
     )
 
 
+def in_force_row(row: SlaPolicy) -> Policy:
+    """A stored policy row as a Policy."""
+    return _policy(row)
+
+
 def stored(session: Session) -> list[SlaPolicy]:
     """Every admin-stored policy row."""
     return list(session.scalars(select(SlaPolicy).order_by(SlaPolicy.priority, SlaPolicy.category, SlaPolicy.customer)))
