@@ -6,11 +6,12 @@ happened while the service was stopped at the moment it happened, and a second p
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kb.config import Settings
@@ -215,8 +216,13 @@ def _due_ticket_ids(session: Session, now: datetime) -> list[int]:
     return list(session.scalars(query))
 
 
-def evaluate_due(db: Database, settings: Settings, now: datetime | None = None) -> EvaluationReport:
-    """Evaluate every ticket that changed or reached a planned moment since its last evaluation."""
+def evaluate_due(
+    db: Database, settings: Settings, now: datetime | None = None, still_leader: Callable[[], bool] | None = None
+) -> EvaluationReport:
+    """Evaluate every ticket that changed or reached a planned moment since its last evaluation.
+
+    ``still_leader`` is asked after every chunk; the pass stops once it says no.
+    """
     now = now or utcnow()
     report = EvaluationReport()
     with db.session(write=False) as session:
@@ -231,7 +237,15 @@ def evaluate_due(db: Database, settings: Settings, now: datetime | None = None) 
                 bool(settings.smtp_host),
             )
             for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(ids[start : start + CHUNK]))):
-                for event in evaluate_ticket(session, ticket, ctx):
-                    report.events.append((ticket.number, event.clock, event.kind, event.threshold))
+                try:
+                    with session.begin_nested():
+                        found = evaluate_ticket(session, ticket, ctx)
+                except IntegrityError:
+                    # Another process recorded this ticket's events first (its lease expired mid-pass).
+                    session.expire(ticket)
+                    continue
+                report.events += [(ticket.number, e.clock, e.kind, e.threshold) for e in found]
                 report.evaluated += 1
+        if still_leader is not None and not still_leader():
+            break
     return report

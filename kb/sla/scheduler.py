@@ -36,10 +36,16 @@ class PassReport:
 
 def run_once(db: Database, settings: Settings, holder: str, now: datetime | None = None) -> PassReport:
     """Evaluate and deliver if this process holds (or can take) the lease; otherwise do nothing."""
-    now = now or utcnow()
-    if not lease.acquire(db, LEASE, holder, 3 * settings.sla_scheduler_seconds, now):
+    ttl = 3 * settings.sla_scheduler_seconds
+    if not lease.acquire(db, LEASE, holder, ttl, now):
         return PassReport(leader=False)
-    evaluation = evaluate_due(db, settings, now)
+
+    def renew() -> bool:
+        return lease.acquire(db, LEASE, holder, ttl, None if now is None else max(now, utcnow()))
+
+    evaluation = evaluate_due(db, settings, now, still_leader=renew)
+    if not renew():
+        return PassReport(True, evaluation)
     dispatched = notify.dispatch(db, settings, now=now)
     return PassReport(True, evaluation, dispatched.sent)
 
