@@ -10,9 +10,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import errors, pages, ticket_pages
+from api import errors, notification_pages, pages, ticket_pages
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from api.routes import articles, health, integrations, search, sla, surveys, tickets
+from api.routes import articles, health, integrations, notifications, search, sla, surveys, tickets
 from kb import flows
 from kb.config import Settings
 from kb.context import build_services
@@ -78,7 +78,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(integrations.router)
     app.include_router(surveys.router)
     app.include_router(sla.router)
+    app.include_router(notifications.router)
+    app.include_router(notifications.webhooks_router)
+    app.include_router(notifications.contacts_router)
     app.include_router(ticket_pages.router)
+    app.include_router(notification_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeadersMiddleware)
