@@ -45,6 +45,7 @@ class ExternalTicket(InputModel):
     reporter_name: str | None = Field(default=None, max_length=100)
     reporter_contact: str | None = Field(default=None, max_length=200)
     category: str | None = Field(default=None, max_length=100)
+    customer: str | None = Field(default=None, max_length=100)
     tags: list[str] | None = None
     impact: Level | None = None
     urgency: Level | None = None

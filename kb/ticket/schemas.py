@@ -30,6 +30,7 @@ class TicketCreate(InputModel):
     reporter_contact: str = Field(default="", max_length=200)
     channel: Channel = "portal"
     category: str = Field(default="", max_length=100)
+    customer: str = Field(default="", max_length=100, description="客户或部门；SLA 策略可按客户区分")
     tags: list[str] = Field(default_factory=list)
     impact: Level = "medium"
     urgency: Level = "medium"
@@ -55,6 +56,7 @@ class TicketUpdate(InputModel):
     reporter_contact: str | None = Field(default=None, max_length=200)
     channel: Channel | None = None
     category: str | None = Field(default=None, max_length=100)
+    customer: str | None = Field(default=None, max_length=100)
     tags: list[str] | None = None
     impact: Level | None = None
     urgency: Level | None = None
@@ -115,6 +117,7 @@ class TicketRead(BaseModel):
     reporter_contact: str
     channel: str
     category: str
+    customer: str
     tags: list[str]
     impact: str
     urgency: str

@@ -177,3 +177,25 @@ class TestBreachingAndReport:
         assert api.client.get("/api/v1/sla/breaching", headers=api.headers("viewer")).status_code == 403
         notes = api.client.get("/api/v1/notifications", headers=api.headers("engineer")).status_code
         assert notes == 200
+
+
+class TestNarrowing:
+    def test_the_most_specific_policy_wins(self, api: Api) -> None:
+        base = {"response_calendar": "24x7", "resolution_minutes": 600, "resolution_calendar": "24x7"}
+        for narrowed, minutes in (
+            ({"category": "网络"}, 50),
+            ({"customer": "财务部"}, 40),
+            ({"category": "网络", "customer": "财务部"}, 20),
+        ):
+            body = {"priority": "P3", "response_minutes": minutes, **base, **narrowed}
+            assert api.client.post("/api/v1/sla/policies", json=body, headers=api.headers("admin")).status_code == 201
+        expected = {("网络", "财务部"): 20, ("打印", "财务部"): 40, ("网络", "研发部"): 50, ("打印", ""): 240}
+        for (category, customer), minutes in expected.items():
+            ticket = api.client.post(
+                "/api/v1/tickets",
+                json={"title": "网络慢", "category": category, "customer": customer},
+                headers=api.headers("engineer"),
+            ).json()
+            assert ticket["customer"] == customer
+            sla = api.client.get(f"/api/v1/tickets/{ticket['number']}/sla", headers=api.headers("engineer")).json()
+            assert sla["response"]["target_minutes"] == minutes, (category, customer)
