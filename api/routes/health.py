@@ -9,9 +9,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import ServicesDep
-from api.routes.sla import calendar_warning
 from indexer import analysis
-from kb.sla import registry
+from kb.sla import lease, registry
+from kb.sla.registry import calendar_warning
+from kb.sla.scheduler import LEASE
 
 router = APIRouter(tags=["health"])
 
@@ -20,6 +21,17 @@ router = APIRouter(tags=["health"])
 def healthz() -> dict[str, str]:
     """The process is alive."""
     return {"status": "ok"}
+
+
+def _scheduler(services: Any) -> dict[str, Any]:
+    # Informational: any ready process takes the lease over within three intervals if its holder dies.
+    held = lease.holder_of(services.db, LEASE)
+    if held is None:
+        return {"ok": True, "holder": None, "detail": "SLA 调度尚未运行"}
+    holder, expires_at = held
+    alive = expires_at > datetime.now(UTC)
+    detail = "运行中" if alive else "租约已过期，等待其他进程接管"
+    return {"ok": True, "holder": holder, "lease_expires_at": expires_at.isoformat(), "detail": detail}
 
 
 @router.get("/readyz")
@@ -44,6 +56,7 @@ def readyz(services: ServicesDep) -> JSONResponse:
     warnings = [w for w in (calendar_warning(c, year) for c in calendars.values()) if w]
     # Missing holiday data degrades due times but must not take the service out of rotation: warn, stay ready.
     checks["calendars"] = {"ok": True, "warnings": warnings}
+    checks["sla_scheduler"] = _scheduler(services)
     if index.is_open:
         try:
             checks["index"]["documents"] = index.doc_count()

@@ -14,6 +14,7 @@ from kb.sla import calendar as business_time
 from kb.sla import registry
 from kb.sla.daysfile import FORMATS, read_days
 from kb.sla.explain import explain_due
+from kb.sla.registry import calendar_warning
 
 router = APIRouter(prefix="/api/v1/sla", tags=["sla"])
 
@@ -100,15 +101,6 @@ class DaysIn(BaseModel):
     format: str = Field(description="yaml、csv 或 ics")
     content: str = Field(max_length=2_000_000)
     filename: str = Field(default="上传的文件", max_length=200)
-
-
-def calendar_warning(calendar: business_time.BusinessCalendar, year: int) -> str | None:
-    """A loud warning when this or next year's holidays are unknown (None when all is well)."""
-    missing = [y for y in (year, year + 1) if not calendar.has_data_for(y)]
-    if not missing:
-        return None
-    years = "、".join(str(y) for y in missing)
-    return f"日历“{calendar.name}”缺少 {years} 年的节假日和调休数据：这些年份按普通工作日计算，请管理员导入"
 
 
 @router.get("/calendars", response_model=list[CalendarOut])

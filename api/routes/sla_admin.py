@@ -11,10 +11,10 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ApiPrincipal, ServicesDep
-from api.routes.sla import calendar_warning
 from kb.db import utcnow
 from kb.sla import calendar_admin, custom, policies, queries, registry
 from kb.sla.policy import Policy
+from kb.sla.registry import calendar_warning
 from kb.ticket import groups
 from kb.ticket import service as tickets
 

@@ -91,3 +91,12 @@ def load_days(session: Session, name: str, entries: Sequence[DayEntry], principa
         after={"years": years, "days": [[e.day.isoformat(), e.kind, e.name] for e in entries]},
     )
     return years
+
+
+def calendar_warning(calendar: BusinessCalendar, year: int) -> str | None:
+    """A loud warning when this or next year's holidays are unknown (None when all is well)."""
+    missing = [y for y in (year, year + 1) if not calendar.has_data_for(y)]
+    if not missing:
+        return None
+    years = "、".join(str(y) for y in missing)
+    return f"日历“{calendar.name}”缺少 {years} 年的节假日和调休数据：这些年份按普通工作日计算，请管理员导入"
