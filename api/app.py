@@ -10,12 +10,13 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import errors, notification_pages, pages, ticket_pages
+from api import errors, notification_pages, pages, sla_pages, ticket_pages
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from api.routes import articles, health, integrations, notifications, search, sla, surveys, tickets
+from api.routes import articles, health, integrations, notifications, search, sla, sla_admin, surveys, tickets
 from kb import flows
 from kb.config import Settings
 from kb.context import build_services
+from kb.sla.scheduler import SlaScheduler
 from kb.ticket import drafts
 from kb.ticket.maintenance import MaintenanceLoop
 
@@ -57,9 +58,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.db, services.index, settings.ticket_auto_close_days, settings.maintenance_seconds
         )
         housekeeping.start()
+        sla_scheduler = SlaScheduler(services.db, settings)
+        sla_scheduler.start()
         try:
             yield
         finally:
+            sla_scheduler.stop()
             housekeeping.stop()
             services.close()
 
@@ -78,10 +82,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(integrations.router)
     app.include_router(surveys.router)
     app.include_router(sla.router)
+    app.include_router(sla_admin.router)
+    app.include_router(sla_admin.groups_router)
     app.include_router(notifications.router)
     app.include_router(notifications.webhooks_router)
     app.include_router(notifications.contacts_router)
     app.include_router(ticket_pages.router)
+    app.include_router(sla_pages.router)
     app.include_router(notification_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

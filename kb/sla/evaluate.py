@@ -119,6 +119,17 @@ def _record(session: Session, ticket: Ticket, clock: str, kind: str, threshold: 
     return event
 
 
+def _worth_telling(fresh: Sequence[SlaEvent], clock: ClockState, now: datetime) -> list[SlaEvent]:
+    # Every event is recorded; people hear only what still matters: nothing about a clock that has stopped, and
+    # of several thresholds passed at once (after downtime) only the latest. Escalations always act and notify.
+    escalations = [e for e in fresh if e.kind == ESCALATION]
+    if clock.stopped_at is not None and clock.stopped_at <= now:
+        return escalations
+    others = [e for e in fresh if e.kind != ESCALATION]
+    latest = max(others, key=lambda e: (e.occurred_at, e.kind == BREACH), default=None)
+    return ([latest] if latest is not None else []) + escalations
+
+
 def evaluate_ticket(session: Session, ticket: Ticket, ctx: _Context) -> list[SlaEvent]:
     """Record what happened to ``ticket``'s clocks up to ``ctx.now`` and rewrite its report row."""
     history = ticket_history(session, ticket)
@@ -140,6 +151,7 @@ def evaluate_ticket(session: Session, ticket: Ticket, ctx: _Context) -> list[Sla
         planned = [(WARNING, round(t * 100), moments[t]) for t in ctx.rules.warning_thresholds]
         planned.append((BREACH, 100, clock.due_at))
         planned.append((ESCALATION, final.escalate_at, clock.due_at if escalate >= 1 else moments[escalate]))
+        fresh: list[SlaEvent] = []
         for what, threshold, at in planned:
             if (kind, what, threshold) in done:
                 continue
@@ -149,18 +161,19 @@ def evaluate_ticket(session: Session, ticket: Ticket, ctx: _Context) -> list[Sla
                 continue
             if what == ESCALATION and ticket.status not in OPEN_STATUSES:
                 continue
-            event = _record(session, ticket, kind, what, threshold, at)
+            fresh.append(_record(session, ticket, kind, what, threshold, at))
+        for event in _worth_telling(fresh, clock, ctx.now):
             groups: list[SupportGroup | None]
-            if what == ESCALATION:
+            if event.kind == ESCALATION:
                 old_tier, new_tier, group, target = _escalate(session, ticket)
                 event.detail = {"from_tier": old_tier, "to_tier": new_tier, "to_group": ticket.assignment_group}
                 groups, text = [group, target], f"{old_tier} → {new_tier}"
             else:
                 group = session.scalar(select(SupportGroup).where(SupportGroup.name == ticket.assignment_group))
                 groups, text = [group], ""
-            people = _recipients(ticket, what, groups)
+            people = _recipients(ticket, event.kind, groups)
             _notify(session, ticket, event, ctx, ctx.calendars[clock.calendar], text, people)
-            recorded.append(event)
+        recorded += fresh
     _write_report(session, ticket, history.responded_at, clocks, final, min(future, default=None), ctx.now)
     return recorded
 
