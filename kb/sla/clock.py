@@ -51,10 +51,11 @@ class ClockState:
     missing_holiday_years: tuple[int, ...]
 
 
-def _pauses(statuses: Sequence[tuple[datetime, str]], paused: frozenset[str], now: datetime) -> list[Interval]:
+def _pauses(statuses: Sequence[tuple[datetime, str]], paused: frozenset[str], end: datetime) -> list[Interval]:
+    # Only waits before ``end`` (now, or the stop) count: what happens after a clock stopped cannot move it.
     intervals: list[Interval] = []
     for index, (since, status) in enumerate(statuses):
-        until = statuses[index + 1][0] if index + 1 < len(statuses) else now
+        until = min(statuses[index + 1][0], end) if index + 1 < len(statuses) else end
         if status in paused and until > since:
             intervals.append((since.astimezone(UTC), until.astimezone(UTC)))
     return intervals
@@ -76,10 +77,12 @@ def _stop(history: TicketHistory, kind: str) -> datetime | None:
 
 
 def _segments(history: TicketHistory, end: datetime) -> list[tuple[datetime, datetime, str]]:
+    # Priority changes after ``end`` (now, or the stop) do not count: a stopped clock is judged as it stopped.
+    changes = [change for index, change in enumerate(history.priorities) if index == 0 or change[0] <= end]
     found = []
-    for index, (since, priority) in enumerate(history.priorities):
-        until = history.priorities[index + 1][0] if index + 1 < len(history.priorities) else end
-        if until > since or index + 1 == len(history.priorities):
+    for index, (since, priority) in enumerate(changes):
+        until = min(changes[index + 1][0], end) if index + 1 < len(changes) else end
+        if until > since or index + 1 == len(changes):
             found.append((since, max(until, since), priority))
     return found
 
