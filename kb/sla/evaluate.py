@@ -30,6 +30,7 @@ from kb.ticket.service import record_changes
 SYSTEM_ACTOR = "sla"
 CHUNK = 200
 WARNING, BREACH, ESCALATION = "warning", "breach", "escalation"
+LIVE_STATES = ("running", "breached")
 
 
 @dataclass
@@ -210,7 +211,11 @@ def _write_report(
         session.scalars(select(SlaEvent.id).where(SlaEvent.ticket_id == ticket.id, SlaEvent.kind == ESCALATION)).all()
     )
     row.next_check_at = next_check
-    row.evaluated_at = now
+    live = [(c.due_at, kind) for kind, c in clocks.items() if c.state in LIVE_STATES]
+    next_due = min(live) if live and ticket.status in OPEN_STATUSES else None
+    row.next_due_at, row.next_due_clock = (next_due[0], next_due[1]) if next_due else (None, "")
+    # An escalation in this pass changed the ticket: that change is already evaluated.
+    row.evaluated_at = max(now, ticket.updated_at)
 
 
 def _due_ticket_ids(session: Session, now: datetime) -> list[int]:

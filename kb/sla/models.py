@@ -116,6 +116,9 @@ class TicketSla(Base):
     paused_minutes: Mapped[float] = mapped_column(Float, default=0.0)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    # The due time of the running (or breached, still open) clock due next: what "breaching soon" sorts by.
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    next_due_clock: Mapped[str] = mapped_column(String(12), default="", server_default="")
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

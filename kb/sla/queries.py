@@ -11,8 +11,6 @@ from sqlalchemy.orm import Session
 from kb.sla.models import TicketSla
 from kb.ticket.models import OPEN_STATUSES, Ticket
 
-LIVE_STATES = ("running", "breached")
-
 
 @dataclass(frozen=True)
 class AtRisk:
@@ -26,31 +24,23 @@ class AtRisk:
     escalation_level: int
 
 
-def at_risk(sla: TicketSla, ticket: Ticket, now: datetime) -> AtRisk | None:
-    """The clock of ``ticket`` that is due next, unless both are stopped or paused."""
-    candidates = []
-    if sla.response_state in LIVE_STATES and sla.response_due_at is not None:
-        candidates.append(("response", sla.response_due_at, sla.response_state))
-    if sla.resolution_state in LIVE_STATES and sla.resolution_due_at is not None:
-        candidates.append(("resolution", sla.resolution_due_at, sla.resolution_state))
-    if not candidates:
-        return None
-    clock, due, state = min(candidates, key=lambda c: c[1])
-    left = (due - now).total_seconds() / 60
-    return AtRisk(ticket, clock, due, state, round(left, 1), sla.escalation_level)
-
-
 def breaching_soon(session: Session, now: datetime, within_minutes: float, limit: int = 100) -> list[AtRisk]:
     """Open tickets breached or due within ``within_minutes``, least time left first."""
     horizon = now + timedelta(minutes=within_minutes)
     rows = session.execute(
         select(TicketSla, Ticket)
         .join(Ticket, Ticket.id == TicketSla.ticket_id)
-        .where(Ticket.status.in_(OPEN_STATUSES))
-        .where((TicketSla.response_due_at <= horizon) | (TicketSla.resolution_due_at <= horizon))
+        .where(TicketSla.next_due_at <= horizon, Ticket.status.in_(OPEN_STATUSES))
+        .order_by(TicketSla.next_due_at, Ticket.id)
+        .limit(limit)
     ).all()
-    found = [risk for sla, ticket in rows if (risk := at_risk(sla, ticket, now)) and risk.due_at <= horizon]
-    return sorted(found, key=lambda risk: risk.due_at)[:limit]
+    found = []
+    for sla, ticket in rows:
+        assert sla.next_due_at is not None
+        state = sla.response_state if sla.next_due_clock == "response" else sla.resolution_state
+        left = round((sla.next_due_at - now).total_seconds() / 60, 1)
+        found.append(AtRisk(ticket, sla.next_due_clock, sla.next_due_at, state, left, sla.escalation_level))
+    return found
 
 
 def sla_rows(session: Session, numbers: list[str]) -> dict[str, TicketSla]:
