@@ -22,12 +22,14 @@ from kb.context import Services, build_services
 from kb.exceptions import KBError
 from kb.search import indexing
 from kb.search import service as search_service
+from kb.sla.cli import sla_app
 from kb.ticket.cli import ticket_app
 
 app = typer.Typer(help="运维知识库：中文全文检索服务", no_args_is_help=True, add_completion=False)
 token_app = typer.Typer(help="管理 API 令牌", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(ticket_app, name="ticket")
+app.add_typer(sla_app, name="sla")
 out = Console()
 err = Console(stderr=True)
 
