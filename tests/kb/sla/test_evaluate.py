@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from kb.auth.permissions import ADMIN, ENGINEER, Principal
 from kb.context import Services
+from kb.notify import contacts
 from kb.notify.models import Notification
+from kb.notify.schemas import ContactIn
 from kb.sla import lease, policies
 from kb.sla.evaluate import evaluate_due
 from kb.sla.models import SlaEvent, TicketSla
@@ -17,6 +20,8 @@ from kb.ticket import groups
 from kb.ticket import service as tickets
 from kb.ticket.models import Ticket
 from kb.ticket.schemas import MessageCreate, TicketCreate, TicketTransition
+from tests.kb.notify.test_mail import Mailbox
+from tests.servers import free_port
 
 ADMIN_ANNA = Principal("anna", ADMIN)
 ENGINEER_LI = Principal("li", ENGINEER)
@@ -180,3 +185,25 @@ class TestLease:
         assert not run_once(services.db, services.settings, "a", start + timedelta(seconds=130)).leader
         lease.release(services.db, LEASE, "b")
         assert lease.acquire(services.db, LEASE, "a", 90)
+
+
+class TestEmail:
+    def test_a_breach_is_mailed_to_the_people_with_an_address(self, services: Services) -> None:
+        mailbox, port = Mailbox(), free_port()
+        controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            setup_groups(services)
+            with services.db.session() as session:
+                contacts.upsert_contact(session, "desk-lead", ContactIn(email="lead@example.cn"), ADMIN_ANNA)
+            settings = services.settings.model_copy(
+                update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_from": "kb@example.cn"}
+            )
+            number, created = open_ticket(services, assignment_group="服务台")  # unassigned: the lead hears
+            run_once(services.db, settings, "node-a", created + timedelta(minutes=31))
+        finally:
+            controller.stop()
+        subjects = sorted(str(message["Subject"]) for _to, message in mailbox.messages)
+        assert all(to == ["lead@example.cn"] for to, _message in mailbox.messages)
+        assert subjects == [f"[运维知识库] {number} 响应已超时", f"[运维知识库] {number} 已升级：L1 → L2"]
+        assert not any("时限已用" in s for s in subjects)  # the superseded warnings are recorded, not mailed
