@@ -28,7 +28,7 @@ from kb.ticket.models import OPEN_STATUSES, TIERS, SupportGroup, Ticket
 from kb.ticket.service import record_changes
 
 SYSTEM_ACTOR = "sla"
-CHUNK = 200
+CHUNK = 50  # tickets per transaction: short write locks on SQLite while a long catch-up pass runs
 WARNING, BREACH, ESCALATION = "warning", "breach", "escalation"
 LIVE_STATES = ("running", "breached")
 
