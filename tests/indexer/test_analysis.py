@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from indexer import analysis
-from indexer.analysis import INDEX, QUERY, analyze, bigrams, normalize, query_concepts
+from indexer.analysis import INDEX, QUERY, analyze, bigrams, normalize, query_concepts, user_dictionary_path
 
 
 class TestNormalisation:
@@ -48,6 +48,13 @@ class TestExactTokens:
 
 
 class TestChineseSegmentation:
+    def test_every_user_word_can_match_after_normalisation(self) -> None:
+        # OpenCC tw2sp also rewrites some simplified phrases (文件→文档, 程序→进程); text is segmented after that,
+        # so the dictionary must hold the normalised form of every word too.
+        words = {line.split()[0] for line in user_dictionary_path().read_text(encoding="utf-8").splitlines() if line}
+        assert sorted(w for w in words if normalize(w) not in words) == []
+        assert "配置文档" in analyze("修改配置文件后重启", QUERY)
+
     def test_mixed_chinese_english_phrase(self) -> None:
         assert analyze("MySQL 连接超时：Lost connection to MySQL server", QUERY) == [
             "mysql",
