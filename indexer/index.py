@@ -1,4 +1,4 @@
-"""The Whoosh engine: generations of Whoosh indexes, a small pool of searchers, incremental commits."""
+"""The Whoosh engine: generations of Whoosh indexes, per-thread searchers, incremental commits."""
 
 from __future__ import annotations
 
@@ -40,76 +40,6 @@ def merge_small_segments(writer: Any, segments: list[Any]) -> list[Any]:
     return kept
 
 
-# Searches running at once. Under the GIL on two cores more gain nothing, and every Whoosh searcher keeps its own
-# readers and caches: one per server thread (up to 40) grew a 50k-article server past 1 GB.
-SEARCHER_POOL_SIZE = 4
-
-
-class SearcherPool:
-    """At most ``size`` Whoosh searchers shared by all threads, each used by one thread at a time."""
-
-    def __init__(self, size: int = SEARCHER_POOL_SIZE) -> None:
-        self._size = size
-        self._idle: list[tuple[Any, Any]] = []
-        self._out = 0
-        self._cond = threading.Condition()
-        self._held = threading.local()
-
-    @contextlib.contextmanager
-    def searcher(self, ix: Any) -> Iterator[Any]:
-        """A searcher on ``ix``'s latest committed state (a thread already holding one gets the same again)."""
-        held = getattr(self._held, "entry", None)
-        if held is not None and held[0] is ix:
-            yield held[1]
-            return
-        searcher = self._checkout(ix)
-        self._held.entry = (ix, searcher)
-        try:
-            yield searcher
-        finally:
-            self._held.entry = None
-            self._checkin(ix, searcher)
-
-    def _checkout(self, ix: Any) -> Any:
-        with self._cond:
-            while not self._idle and self._out >= self._size:
-                self._cond.wait()
-            self._out += 1
-            entry = self._idle.pop() if self._idle else None
-        try:
-            if entry is not None:
-                owner, searcher = entry
-                if owner is ix and searcher.reader().generation() == ix.latest_generation():
-                    return searcher
-                # Not Searcher.refresh(): it reuses segment readers and so misses deletions in unchanged segments.
-                searcher.close()
-            return ix.searcher()
-        except BaseException:
-            with self._cond:
-                self._out -= 1
-                self._cond.notify()
-            raise
-
-    def _checkin(self, ix: Any, searcher: Any) -> None:
-        with self._cond:
-            self._out -= 1
-            self._idle.append((ix, searcher))
-            self._cond.notify()
-
-    def clear(self) -> None:
-        """Close the idle searchers (those in use are replaced at their next checkout)."""
-        with self._cond:
-            idle, self._idle = self._idle, []
-        for _ix, searcher in idle:
-            searcher.close()
-
-    @property
-    def open_searchers(self) -> int:
-        """Searchers currently open (idle or in use)."""
-        with self._cond:
-            return self._out + len(self._idle)
-
-
 class SearchIndex(GenerationalIndex):
     """The Whoosh engine (pure Python; the default)."""
 
@@ -118,7 +48,7 @@ class SearchIndex(GenerationalIndex):
     def __init__(self, root: Path) -> None:
         super().__init__(root)
         self._ix: Any = None
-        self._pool = SearcherPool()
+        self._local = threading.local()
         self._searcher: Searcher | None = None
 
     def schema_version(self) -> str:
@@ -135,7 +65,7 @@ class SearchIndex(GenerationalIndex):
 
     def _close_generation(self) -> None:
         self._ix = None
-        self._pool.clear()
+        self._local = threading.local()
 
     def _build_generation(
         self,
@@ -166,13 +96,21 @@ class SearchIndex(GenerationalIndex):
 
     @contextlib.contextmanager
     def searcher(self) -> Iterator[Any]:
-        """A Whoosh searcher on the latest committed state, from the shared pool."""
+        """A Whoosh searcher on the latest committed state, reused per thread."""
         self._refresh_if_swapped()
         ix = self._ix
         if ix is None:
             raise IndexUnavailable(self.health.detail)
-        with self._pool.searcher(ix) as searcher:
-            yield searcher
+        cached = getattr(self._local, "entry", None)
+        if cached is not None and cached[0] is ix and cached[1].reader().generation() == ix.latest_generation():
+            searcher = cached[1]
+        else:
+            # Not Searcher.refresh(): it reuses segment readers and so misses deletions in unchanged segments.
+            if cached is not None:
+                cached[1].close()
+            searcher = ix.searcher()
+        self._local.entry = (ix, searcher)
+        yield searcher
 
     def doc_count(self) -> int:
         """Number of documents in the open generation."""

@@ -10,7 +10,6 @@ import pytest
 
 from indexer.documents import SearchRequest
 from indexer.engine import ENGINES, SearchEngine, create_engine
-from indexer.index import SEARCHER_POOL_SIZE, SearchIndex
 from indexer.store import IndexChange, IndexUnavailable, WriterBusy
 from tests.indexer.conftest import DOCUMENTS, doc
 
@@ -132,39 +131,3 @@ class TestSegments:
             assert searcher.num_segments <= 8  # tantivy's log merge policy keeps at most 8 per level
         assert index.doc_count() == len(DOCUMENTS) + 12
         assert slugs(index, "编辑") != []
-
-
-class TestWhooshSearcherPool:
-    def test_many_threads_share_a_few_searchers_and_see_every_commit(self, tmp_path: Path) -> None:
-        index = create_engine("whoosh", tmp_path / "index")
-        assert isinstance(index, SearchIndex)
-        index.acquire_writer()
-        index.rebuild(DOCUMENTS, position=len(DOCUMENTS))
-        errors: list[BaseException] = []
-        stop = threading.Event()
-
-        def searching() -> None:
-            try:
-                while not stop.is_set():
-                    assert "nginx-502" in slugs(index, "Nginx 502")
-            except BaseException as exc:  # reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=searching) for _ in range(16)]
-        for thread in threads:
-            thread.start()
-        try:
-            for number in range(15):  # commits while 16 threads search
-                slug = f"kafka-{number}"
-                index.apply([IndexChange(slug, doc(slug, f"Kafka 消费积压 第{number}次"))], position=100 + number)
-                assert slug in slugs(index, "Kafka 消费积压")
-                assert index._pool.open_searchers <= SEARCHER_POOL_SIZE
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=30)
-        assert errors == []
-        assert index._pool.open_searchers <= SEARCHER_POOL_SIZE
-        with index.searcher() as outer, index.searcher() as inner:  # nested use in one thread cannot deadlock
-            assert outer is inner
-        index.close()
