@@ -18,12 +18,11 @@ from starlette.datastructures import UploadFile
 
 from api.deps import PagePrincipal, ServicesDep
 from api.pages import TEMPLATES, check_same_origin
-from kb.auth.permissions import Principal
+from kb.auth.permissions import Principal, check_admin
 from kb.context import Services
 from kb.db import utcnow
 from kb.exceptions import Conflict, InvalidInput, KBError, NotFound
 from kb.sla import calendar_admin, policies, registry
-from kb.sla.admin import check_admin
 from kb.sla.builtin import builtin_calendars
 from kb.sla.calendar import BusinessCalendar
 from kb.sla.custom import HOLIDAY_SOURCES, WEEKDAY_LABELS, week_json

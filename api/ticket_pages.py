@@ -22,7 +22,7 @@ from kb.context import Services
 from kb.db import utcnow
 from kb.exceptions import InvalidInput, KBError
 from kb.sla.clock import ClockState
-from kb.sla.history import KIND_LABELS, STATE_LABELS, SlaView, sla_view
+from kb.sla.history import KIND_LABELS, STATE_LABELS, SlaSetup, SlaView, sla_view
 from kb.sla.policy import rules_from
 from kb.sla.queries import breaching_soon
 from kb.ticket import lifecycle, workflow
@@ -175,7 +175,8 @@ def ticket_list(request: Request, services: ServicesDep, principal: PagePrincipa
     now, rules = utcnow(), rules_from(services.settings)
     with services.db.session(write=False) as session:
         total, rows = tickets.list_tickets(session, principal, where, limit=PAGE_SIZE, offset=0)
-        badges = {t.number: next_badge(sla_view(session, t, now, rules), now) for t in rows}
+        setup = SlaSetup.load(session)
+        badges = {t.number: next_badge(sla_view(session, t, now, rules, setup), now) for t in rows}
         return _render(
             request,
             "tickets.html",
@@ -203,7 +204,10 @@ def breaching_page(request: Request, services: ServicesDep, principal: PagePrinc
     now, rules = utcnow(), rules_from(services.settings)
     with services.db.session(write=False) as session:
         risks = breaching_soon(session, now, int(within), PAGE_SIZE)
-        rows = [(risk, clock_badge(sla_view(session, risk.ticket, now, rules), risk.clock, now)) for risk in risks]
+        setup = SlaSetup.load(session)
+        rows = [
+            (risk, clock_badge(sla_view(session, risk.ticket, now, rules, setup), risk.clock, now)) for risk in risks
+        ]
         return _render(
             request,
             "sla_breaching.html",

@@ -99,7 +99,7 @@ def create_policy(body: PolicyIn, services: ServicesDep, principal: ApiPrincipal
     """Admins: store a policy (for a priority alone it overrides the built-in default); clocks are replayed."""
     with services.db.session() as session:
         row = policies.create(session, policies.PolicyInput(**body.model_dump()), principal)
-        return _policy_out(policies.in_force_row(row), row.version)
+        return _policy_out(policies.as_policy(row), row.version)
 
 
 @router.patch("/policies/{policy_id}", response_model=PolicyOut)
@@ -108,7 +108,7 @@ def update_policy(policy_id: int, body: PolicyPatch, services: ServicesDep, prin
     changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
     with services.db.session() as session:
         row = policies.update_policy(session, policy_id, changes, principal, body.expected_version)
-        return _policy_out(policies.in_force_row(row), row.version)
+        return _policy_out(policies.as_policy(row), row.version)
 
 
 @router.delete("/policies/{policy_id}", status_code=204)
@@ -314,16 +314,15 @@ def list_groups(services: ServicesDep, principal: ApiPrincipal) -> Any:
     """Every support group."""
     tickets.check_agent(principal)
     with services.db.session(write=False) as session:
-        return [GroupOut(name=g.name, tier=g.tier, lead=g.lead, manager=g.manager, escalates_to=g.escalates_to)  # type: ignore[arg-type]
-                for g in groups.list_groups(session)]  # fmt: skip
+        return [GroupOut.model_validate(group, from_attributes=True) for group in groups.list_groups(session)]
 
 
 @groups_router.put("/{name}", response_model=GroupOut)
 def put_group(name: str, body: GroupIn, services: ServicesDep, principal: ApiPrincipal) -> Any:
     """Admins: create or replace a support group."""
     with services.db.session() as session:
-        g = groups.put_group(session, name, body.model_dump(), principal)
-        return GroupOut(name=g.name, tier=g.tier, lead=g.lead, manager=g.manager, escalates_to=g.escalates_to)  # type: ignore[arg-type]
+        group = groups.put_group(session, name, body.model_dump(), principal)
+        return GroupOut.model_validate(group, from_attributes=True)
 
 
 @groups_router.delete("/{name}", status_code=204)

@@ -59,6 +59,11 @@ def require(condition: bool, message: str) -> None:
         raise PermissionDenied(message)
 
 
+def check_admin(principal: Principal, what: str) -> None:
+    """Raise PermissionDenied unless an admin (never an integration account) is acting."""
+    require(principal.at_least(ADMIN) and principal.role != INTEGRATION, f"只有管理员可以{what}")
+
+
 def check_create(principal: Principal, status: str) -> None:
     """Engineers may create drafts; reviewers may create in any status."""
     require(principal.at_least(ENGINEER) and principal.role != INTEGRATION, "没有创建文章的权限")

@@ -7,12 +7,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kb.auth import audit
-from kb.auth.permissions import Principal
+from kb.auth.permissions import Principal, check_admin
 from kb.db import utcnow
 from kb.exceptions import Conflict, InvalidInput, NotFound
 from kb.notify.models import Contact
 from kb.notify.schemas import ContactIn
-from kb.notify.webhooks import check_admin
 
 MAX_NAME = 100
 

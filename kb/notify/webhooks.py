@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kb.auth import audit
-from kb.auth.permissions import ADMIN, INTEGRATION, Principal, require
+from kb.auth.permissions import Principal, check_admin
 from kb.db import utcnow
 from kb.exceptions import Conflict, NotFound
 from kb.notify.models import PENDING, WEBHOOK, OutboundDelivery, WebhookSubscription
@@ -18,11 +18,6 @@ from kb.notify.schemas import WebhookCreate, WebhookUpdate
 from kb.notify.service import event_payload
 
 TEST_KIND = "test"
-
-
-def check_admin(principal: Principal, what: str) -> None:
-    """Raise PermissionDenied unless an admin (never an integration account) is acting."""
-    require(principal.at_least(ADMIN) and principal.role != INTEGRATION, f"只有管理员可以{what}")
 
 
 def _snapshot(subscription: WebhookSubscription) -> dict[str, Any]:

@@ -23,8 +23,14 @@ HOLIDAY_NAMES = {
 }
 
 
-def _named(days: dict[date, str]) -> dict[date, str]:
-    return {day: HOLIDAY_NAMES.get(name, name) for day, name in days.items()}
+@lru_cache(maxsize=1)
+def cn_days() -> tuple[dict[date, str], dict[date, str]]:
+    """Mainland-China holidays and make-up workdays with Chinese names, from ``chinese-calendar`` (never mutate)."""
+
+    def named(days: dict[date, str]) -> dict[date, str]:
+        return {day: HOLIDAY_NAMES.get(name, name) for day, name in days.items()}
+
+    return named(dict(cn_constants.holidays)), named(dict(cn_constants.workdays))
 
 
 def cn_known_years() -> frozenset[int]:
@@ -42,12 +48,13 @@ def around_the_clock() -> BusinessCalendar:
 @lru_cache(maxsize=1)
 def cn_business() -> BusinessCalendar:
     """``cn-business``: Asia/Shanghai, Mon–Fri 09:00–12:00 and 13:30–18:00, holidays off, make-up days on."""
+    holidays, workdays = cn_days()
     return BusinessCalendar(
         "cn-business",
         SHANGHAI,
         {weekday: CN_OFFICE_HOURS for weekday in range(5)},
-        holidays=_named(dict(cn_constants.holidays)),
-        workdays=_named(dict(cn_constants.workdays)),
+        holidays=holidays,
+        workdays=workdays,
         known_years=cn_known_years(),
         workday_blocks=CN_OFFICE_HOURS,
     )

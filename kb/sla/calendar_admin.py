@@ -10,11 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.auth import audit
-from kb.auth.permissions import Principal
+from kb.auth.permissions import Principal, check_admin
 from kb.db import utcnow
 from kb.exceptions import Conflict, InvalidInput, NotFound
 from kb.sla import custom, policies
-from kb.sla.admin import check_admin
 from kb.sla.builtin import builtin_calendars
 from kb.sla.models import CalendarDay, CalendarYear, SlaCalendar
 

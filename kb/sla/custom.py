@@ -9,10 +9,8 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chinese_calendar import constants as cn_constants
-
 from kb.exceptions import InvalidInput
-from kb.sla.builtin import HOLIDAY_NAMES, cn_known_years
+from kb.sla.builtin import cn_days, cn_known_years
 from kb.sla.calendar import Block, BusinessCalendar
 from kb.sla.models import SlaCalendar
 
@@ -75,12 +73,13 @@ def build(row: SlaCalendar) -> BusinessCalendar:
     if row.holidays != "cn":
         return BusinessCalendar(row.name, row.zone, week, known_years=None)
     workday_blocks = week.get(0) or next(iter(week.values()))
+    holidays, workdays = cn_days()
     return BusinessCalendar(
         row.name,
         row.zone,
         week,
-        holidays={d: HOLIDAY_NAMES.get(n, n) for d, n in cn_constants.holidays.items()},
-        workdays={d: HOLIDAY_NAMES.get(n, n) for d, n in cn_constants.workdays.items()},
+        holidays=holidays,
+        workdays=workdays,
         known_years=cn_known_years(),
         workday_blocks=workday_blocks,
     )

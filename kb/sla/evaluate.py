@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from kb.config import Settings
 from kb.db import Database, utcnow
 from kb.notify import service as notify
-from kb.sla import policies, registry
+from kb.sla import policies
 from kb.sla.calendar import BusinessCalendar
 from kb.sla.clock import ClockState, compute_clock
 from kb.sla.explain import format_moment
-from kb.sla.history import KIND_LABELS, ticket_history
+from kb.sla.history import KIND_LABELS, SlaSetup, ticket_history
 from kb.sla.models import SlaEvent, TicketSla
 from kb.sla.policy import ClockRules, Policy, rules_from
 from kb.ticket.models import OPEN_STATUSES, TIERS, SupportGroup, Ticket
@@ -45,8 +45,7 @@ class EvaluationReport:
 class _Context:
     now: datetime
     rules: ClockRules
-    policies: Sequence[Policy]
-    calendars: Mapping[str, BusinessCalendar]
+    setup: SlaSetup
     email_enabled: bool
 
 
@@ -134,12 +133,12 @@ def _worth_telling(fresh: Sequence[SlaEvent], clock: ClockState, now: datetime) 
 def evaluate_ticket(session: Session, ticket: Ticket, ctx: _Context) -> list[SlaEvent]:
     """Record what happened to ``ticket``'s clocks up to ``ctx.now`` and rewrite its report row."""
     history = ticket_history(session, ticket)
-    mine = policies.for_ticket(ctx.policies, ticket.category, ticket.customer)
+    mine = policies.for_ticket(ctx.setup.policies, ticket.category, ticket.customer)
     final = mine[history.priorities[-1][1]]
     escalate = final.escalate_at / 100
     extra = (escalate,) if escalate < 1 else ()
     clocks = {
-        kind: compute_clock(history, kind, mine, ctx.calendars, ctx.now, ctx.rules, extra)
+        kind: compute_clock(history, kind, mine, ctx.setup.calendars, ctx.now, ctx.rules, extra)
         for kind in ("response", "resolution")
     }
     done = {
@@ -173,9 +172,12 @@ def evaluate_ticket(session: Session, ticket: Ticket, ctx: _Context) -> list[Sla
                 group = session.scalar(select(SupportGroup).where(SupportGroup.name == ticket.assignment_group))
                 groups, text = [group], ""
             people = _recipients(ticket, event.kind, groups)
-            _notify(session, ticket, event, ctx, ctx.calendars[clock.calendar], text, people)
+            _notify(session, ticket, event, ctx, ctx.setup.calendars[clock.calendar], text, people)
         recorded += fresh
-    _write_report(session, ticket, history.responded_at, clocks, final, min(future, default=None), ctx.now)
+    escalations = sum(1 for _clock, what, _t in done if what == ESCALATION)
+    escalations += sum(1 for event in recorded if event.kind == ESCALATION)
+    next_check = min(future, default=None)
+    _write_report(session, ticket, history.responded_at, clocks, final, escalations, next_check, ctx.now)
     return recorded
 
 
@@ -191,6 +193,7 @@ def _write_report(
     responded_at: datetime | None,
     clocks: Mapping[str, ClockState],
     policy: Policy,
+    escalation_level: int,
     next_check: datetime | None,
     now: datetime,
 ) -> None:
@@ -207,9 +210,7 @@ def _write_report(
     row.response_business_minutes = response.elapsed_minutes if response.stopped_at else None
     row.resolution_business_minutes = resolution.elapsed_minutes if resolution.stopped_at else None
     row.paused_minutes = resolution.paused_minutes
-    row.escalation_level = len(
-        session.scalars(select(SlaEvent.id).where(SlaEvent.ticket_id == ticket.id, SlaEvent.kind == ESCALATION)).all()
-    )
+    row.escalation_level = escalation_level
     row.next_check_at = next_check
     live = [(c.due_at, kind) for kind, c in clocks.items() if c.state in LIVE_STATES]
     next_due = min(live) if live and ticket.status in OPEN_STATUSES else None
@@ -245,15 +246,9 @@ def evaluate_due(
     report = EvaluationReport()
     with db.session(write=False) as session:
         ids = _due_ticket_ids(session, now)
+        ctx = _Context(now, rules_from(settings), SlaSetup.load(session), bool(settings.smtp_host))
     for start in range(0, len(ids), CHUNK):
         with db.session() as session:
-            ctx = _Context(
-                now,
-                rules_from(settings),
-                policies.in_force(session),
-                registry.calendars(session),
-                bool(settings.smtp_host),
-            )
             for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(ids[start : start + CHUNK]))):
                 try:
                     with session.begin_nested():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -83,11 +84,31 @@ def explain(clock: ClockState, history: TicketHistory, calendar: BusinessCalenda
     return text
 
 
-def sla_view(session: Session, ticket: Ticket, now: datetime, rules: ClockRules = ClockRules()) -> SlaView:
+@dataclass(frozen=True)
+class SlaSetup:
+    """The policies and calendars in force, loaded once for a request or an evaluation pass."""
+
+    policies: Sequence[Policy]
+    calendars: Mapping[str, BusinessCalendar]
+
+    @classmethod
+    def load(cls, session: Session) -> SlaSetup:
+        """Read the stored policies and calendars."""
+        return cls(policies.in_force(session), registry.calendars(session))
+
+
+def sla_view(
+    session: Session,
+    ticket: Ticket,
+    now: datetime,
+    rules: ClockRules = ClockRules(),
+    setup: SlaSetup | None = None,
+) -> SlaView:
     """Both clocks of ``ticket`` at ``now``, recomputed from its history under the policies in force."""
+    setup = setup or SlaSetup.load(session)
     history = ticket_history(session, ticket)
-    calendars = registry.calendars(session)
-    mine = policies.for_ticket(policies.in_force(session), ticket.category, ticket.customer)
+    calendars = setup.calendars
+    mine = policies.for_ticket(setup.policies, ticket.category, ticket.customer)
     clocks = {kind: compute_clock(history, kind, mine, calendars, now, rules) for kind in ("response", "resolution")}
     explanations = {kind: explain(clock, history, calendars[clock.calendar]) for kind, clock in clocks.items()}
     recorded = session.scalars(

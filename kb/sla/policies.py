@@ -10,11 +10,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kb.auth import audit
-from kb.auth.permissions import Principal
+from kb.auth.permissions import Principal, check_admin
 from kb.db import utcnow
 from kb.exceptions import Conflict, InvalidInput, NotFound
 from kb.sla import registry
-from kb.sla.admin import check_admin
 from kb.sla.models import SlaPolicy, TicketSla
 from kb.sla.policy import DEFAULT_POLICIES, Policy, Target
 
@@ -22,7 +21,8 @@ PRIORITIES = ("P1", "P2", "P3", "P4")
 MAX_TARGET_MINUTES = 366 * 24 * 60
 
 
-def _policy(row: SlaPolicy) -> Policy:
+def as_policy(row: SlaPolicy) -> Policy:
+    """A stored policy row as a Policy."""
     return Policy(
         row.priority,
         Target(row.response_minutes, row.response_calendar),
@@ -34,11 +34,6 @@ def _policy(row: SlaPolicy) -> Policy:
     )
 
 
-def in_force_row(row: SlaPolicy) -> Policy:
-    """A stored policy row as a Policy."""
-    return _policy(row)
-
-
 def stored(session: Session) -> list[SlaPolicy]:
     """Every admin-stored policy row."""
     return list(session.scalars(select(SlaPolicy).order_by(SlaPolicy.priority, SlaPolicy.category, SlaPolicy.customer)))
@@ -46,7 +41,7 @@ def stored(session: Session) -> list[SlaPolicy]:
 
 def in_force(session: Session) -> list[Policy]:
     """Base policies (stored or built in) for every priority, then the narrowed ones."""
-    rows = [_policy(row) for row in stored(session)]
+    rows = [as_policy(row) for row in stored(session)]
     base = {p.priority: p for p in rows if not p.category and not p.customer}
     found = [base.get(priority, DEFAULT_POLICIES[priority]) for priority in PRIORITIES]
     return found + [p for p in rows if p.category or p.customer]
@@ -108,7 +103,7 @@ def replay_all(session: Session) -> None:
 
 
 def _snapshot(row: SlaPolicy) -> dict[str, Any]:
-    return {**asdict(_policy(row)), "version": row.version}
+    return {**asdict(as_policy(row)), "version": row.version}
 
 
 def create(session: Session, data: PolicyInput, principal: Principal) -> SlaPolicy:

@@ -43,18 +43,6 @@ def breaching_soon(session: Session, now: datetime, within_minutes: float, limit
     return found
 
 
-def sla_rows(session: Session, numbers: list[str]) -> dict[str, TicketSla]:
-    """The report rows of the given ticket numbers (missing until the scheduler first evaluates them)."""
-    if not numbers:
-        return {}
-    rows = session.execute(
-        select(Ticket.number, TicketSla)
-        .join(TicketSla, TicketSla.ticket_id == Ticket.id)
-        .where(Ticket.number.in_(numbers))
-    ).all()
-    return {number: row for number, row in rows}
-
-
 def report(session: Session, since: datetime | None, until: datetime | None) -> list[tuple[Ticket, TicketSla]]:
     """Per-ticket SLA outcomes of tickets created in [since, until), oldest first."""
     query = select(Ticket, TicketSla).join(TicketSla, TicketSla.ticket_id == Ticket.id)

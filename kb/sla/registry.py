@@ -10,11 +10,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kb.auth import audit
-from kb.auth.permissions import Principal
+from kb.auth.permissions import Principal, check_admin
 from kb.db import utcnow
 from kb.exceptions import InvalidInput
 from kb.sla import custom
-from kb.sla.admin import check_admin
 from kb.sla.builtin import builtin_calendars
 from kb.sla.calendar import BusinessCalendar
 from kb.sla.daysfile import DayEntry

@@ -9,17 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.auth import audit
-from kb.auth.permissions import ADMIN, INTEGRATION, Principal
+from kb.auth.permissions import Principal, check_admin
 from kb.db import utcnow
-from kb.exceptions import Conflict, InvalidInput, NotFound, PermissionDenied
+from kb.exceptions import Conflict, InvalidInput, NotFound
 from kb.ticket.models import TIERS, SupportGroup
 
 FIELDS = ("tier", "lead", "manager", "escalates_to")
-
-
-def _check_admin(principal: Principal) -> None:
-    if not principal.at_least(ADMIN) or principal.role == INTEGRATION:
-        raise PermissionDenied("只有管理员可以维护支持组")
 
 
 def _snapshot(group: SupportGroup) -> dict[str, Any]:
@@ -41,7 +36,7 @@ def get_group(session: Session, name: str) -> SupportGroup:
 
 def put_group(session: Session, name: str, values: Mapping[str, Any], principal: Principal) -> SupportGroup:
     """Create or replace a group's settings; audited."""
-    _check_admin(principal)
+    check_admin(principal, "维护支持组")
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("name：支持组名称不能为空，最多 100 个字符", details={"field": "name"})
@@ -74,7 +69,7 @@ def put_group(session: Session, name: str, values: Mapping[str, Any], principal:
 
 def delete_group(session: Session, name: str, principal: Principal) -> None:
     """Remove a group no other group escalates to (409 otherwise); audited."""
-    _check_admin(principal)
+    check_admin(principal, "维护支持组")
     group = get_group(session, name)
     sources = session.scalars(select(SupportGroup.name).where(SupportGroup.escalates_to == name)).all()
     if sources:
